@@ -1,0 +1,94 @@
+//! Lab 06: the UTS namespace. `unshare(CLONE_NEWUTS)` gives a process its own
+//! hostname; `/proc/PID/ns/uts` shows which UTS namespace a process is in.
+
+use lab_kit::prelude::*;
+use nix::unistd::{gethostname, sethostname};
+
+/// The lab's declaration.
+pub static LAB: LabDecl = LabDecl {
+    id: "06",
+    slug: "uts",
+    title: "UTS namespace: a hostname of one's own",
+    mechanisms: &[Mechanism::NsUts],
+    requires: &[Requirement::Namespace("uts")],
+    rootless: Rootless::EnterUserns,
+    steps: &[HOST, UNSHARE, HOST_UNTOUCHED, LIFETIME],
+    explanation: include_str!("../explain.md"),
+    run,
+};
+
+const HOST: StepDecl = StepDecl {
+    title: "Where the lab starts",
+    why: "Every process is in exactly one UTS namespace, which holds the hostname and NIS domain name that uname(2) reports.",
+    privilege: Privilege::None,
+};
+const UNSHARE: StepDecl = StepDecl {
+    title: "A child unshares its UTS namespace and sets a hostname",
+    why: "unshare(CLONE_NEWUTS) moves the caller into a new UTS namespace, a copy of the old one; sethostname then changes only the copy.",
+    privilege: Privilege::Userns,
+};
+const HOST_UNTOUCHED: StepDecl = StepDecl {
+    title: "The host keeps its hostname",
+    why: "The lab itself never left the original namespace, so it still reads the hostname it started with.",
+    privilege: Privilege::None,
+};
+const LIFETIME: StepDecl = StepDecl {
+    title: "The namespace dies with its last process",
+    why: "Nothing but the child holds the new namespace (no open descriptor, no bind mount), so when the child exits the kernel frees it.",
+    privilege: Privilege::Userns,
+};
+
+const NEW_NAME: &str = "lab-06";
+
+fn run(lab: &mut Lab) -> Result<(), Halt> {
+    let before = lab.step(&HOST, |s| {
+        s.observe_ns("uts namespace of the lab", Who::This, "uts")?;
+        let name = s.call("gethostname()", gethostname())?;
+        s.note("The host's hostname is read but not shown: reports must read the same on every machine.");
+        Ok(name)
+    })?;
+
+    // ANCHOR: unshare
+    let (child, child_ns) = lab.step(&UNSHARE, |s| {
+        let mut child = child::spawn(|c| {
+            ops::unshare_ns(c, CloneFlags::CLONE_NEWUTS)?;
+            c.call(format!("sethostname(\"{NEW_NAME}\")"), sethostname(NEW_NAME))?;
+            let seen = gethostname()?;
+            c.send(&seen.to_string_lossy())?;
+            c.recv::<()>()?; // stay alive until the parent has looked
+            Ok(())
+        })?;
+        let seen: String = child.recv(s)?;
+        let ns = proc::namespace(Who::Pid(child.pid().as_raw()), "uts")?;
+        let name = s.ns_name("uts", ns);
+        s.observe("uts namespace of the child", &name);
+        s.check("the child is in a new UTS namespace", name != "host", "new#1", &name);
+        s.check_eq("hostname inside the child", NEW_NAME, &seen);
+        Ok((child, ns))
+    })?;
+    // ANCHOR_END: unshare
+
+    lab.step(&HOST_UNTOUCHED, |s| {
+        let after = s.call("gethostname()", gethostname())?;
+        s.check_unchanged("the host's hostname", &before.to_string_lossy(), &after.to_string_lossy());
+        let ns = s.observe_ns("uts namespace of the lab", Who::This, "uts")?;
+        s.check_eq("the lab is still in the host's UTS namespace", "host", ns.as_str());
+        Ok(())
+    })?;
+
+    // ANCHOR: lifetime
+    lab.step(&LIFETIME, |s| {
+        let pid = child.pid().as_raw();
+        let mut child = child;
+        child.send(&())?;
+        child.wait(s)?;
+        s.note("The child has exited and been reaped.");
+        let gone = proc::namespace(Who::Pid(pid), "uts").is_err();
+        s.check("/proc/CHILD/ns/uts is gone with the child", gone, "gone", if gone { "gone" } else { "still there" });
+        let holders = proc::processes_in("uts", child_ns);
+        s.check("no process is left in the child's UTS namespace", holders == 0, 0, holders);
+        Ok(())
+    })?;
+    // ANCHOR_END: lifetime
+    Ok(())
+}

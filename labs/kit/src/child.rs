@@ -1,0 +1,192 @@
+//! Child processes of a lab: forked, tied to the lab's life, talking back
+//! over a socket pair. A child narrates through the same [`Narrate`] trait;
+//! its events reach the report through the parent, in order.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::Pid;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::KitError;
+use crate::event::Event;
+use crate::narrate::Narrate;
+use crate::sys::{Forked, fork_tied};
+
+#[derive(Debug, Serialize, Deserialize)]
+enum Msg {
+    Event(Event),
+    Value(Value),
+    Error(String),
+}
+
+struct Channel {
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+}
+
+impl Channel {
+    fn new(sock: UnixStream) -> Result<Self, KitError> {
+        let writer = sock.try_clone().map_err(|e| KitError::Channel(format!("socketpair: {e}")))?;
+        Ok(Channel { reader: BufReader::new(sock), writer })
+    }
+
+    fn send(&mut self, msg: &Msg) -> Result<(), KitError> {
+        let mut line = serde_json::to_string(msg).map_err(|e| KitError::Channel(e.to_string()))?;
+        line.push('\n');
+        self.writer
+            .write_all(line.as_bytes())
+            .map_err(|e| KitError::Channel(format!("write: {e}")))
+    }
+
+    fn recv(&mut self) -> Result<Option<Msg>, KitError> {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(0) => Ok(None),
+            Ok(_) => serde_json::from_str(&line)
+                .map(Some)
+                .map_err(|e| KitError::Channel(format!("malformed message: {e}"))),
+            Err(e) => Err(KitError::Channel(format!("read: {e}"))),
+        }
+    }
+}
+
+/// The child's side: narrate, and exchange values with the parent.
+pub struct ChildCtx {
+    chan: Channel,
+}
+
+impl Narrate for ChildCtx {
+    fn emit(&mut self, event: Event) {
+        // A broken channel means the parent is gone; PDEATHSIG ends us soon.
+        let _ = self.chan.send(&Msg::Event(event));
+    }
+}
+
+impl ChildCtx {
+    /// Send a value to the parent ([`Child::recv`] gets it).
+    pub fn send<T: Serialize>(&mut self, value: &T) -> Result<(), KitError> {
+        let v = serde_json::to_value(value).map_err(|e| KitError::Channel(e.to_string()))?;
+        self.chan.send(&Msg::Value(v))
+    }
+
+    /// Wait for a value from the parent ([`Child::send`]).
+    pub fn recv<T: DeserializeOwned>(&mut self) -> Result<T, KitError> {
+        match self.chan.recv()? {
+            Some(Msg::Value(v)) => serde_json::from_value(v).map_err(|e| KitError::Channel(e.to_string())),
+            Some(other) => Err(KitError::Channel(format!("unexpected message from parent: {other:?}"))),
+            None => Err(KitError::Channel("parent closed the channel".into())),
+        }
+    }
+}
+
+/// The parent's handle on a child. Dropping it kills and reaps the child.
+pub struct Child {
+    pid: Pid,
+    chan: Channel,
+    reaped: bool,
+}
+
+/// Fork a child that runs `body`, then exits: 0 on success, 1 when `body`
+/// returns an error (which the parent receives), 101 on a panic.
+pub fn spawn<F>(body: F) -> Result<Child, KitError>
+where
+    F: FnOnce(&mut ChildCtx) -> anyhow::Result<()>,
+{
+    let (ours, theirs) = UnixStream::pair().map_err(|e| KitError::Channel(format!("socketpair: {e}")))?;
+    // What is buffered must not be printed twice, by both processes.
+    let _ = std::io::stdout().flush();
+    match fork_tied()? {
+        Forked::Child => {
+            drop(ours);
+            let code = match Channel::new(theirs) {
+                Ok(chan) => {
+                    let mut ctx = ChildCtx { chan };
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&mut ctx)));
+                    match outcome {
+                        Ok(Ok(())) => 0,
+                        Ok(Err(e)) => {
+                            let _ = ctx.chan.send(&Msg::Error(format!("{e:#}")));
+                            1
+                        }
+                        Err(_) => {
+                            let _ = ctx.chan.send(&Msg::Error("the child panicked".into()));
+                            101
+                        }
+                    }
+                }
+                Err(_) => 1,
+            };
+            let _ = std::io::stdout().flush();
+            crate::sys::exit_child(code)
+        }
+        Forked::Parent(pid) => {
+            drop(theirs);
+            Ok(Child { pid, chan: Channel::new(ours)?, reaped: false })
+        }
+    }
+}
+
+impl Child {
+    /// The child's pid as the parent sees it (a host pid: never put it in a report).
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// Send a value to the child.
+    pub fn send<T: Serialize>(&mut self, value: &T) -> Result<(), KitError> {
+        let v = serde_json::to_value(value).map_err(|e| KitError::Channel(e.to_string()))?;
+        self.chan.send(&Msg::Value(v))
+    }
+
+    /// Wait for the child's next value, passing its narration on to `to`.
+    pub fn recv<T: DeserializeOwned>(&mut self, to: &mut impl Narrate) -> Result<T, KitError> {
+        loop {
+            match self.chan.recv()? {
+                Some(Msg::Event(e)) => to.emit(e),
+                Some(Msg::Value(v)) => return serde_json::from_value(v).map_err(|e| KitError::Channel(e.to_string())),
+                Some(Msg::Error(e)) => return Err(KitError::Child(e)),
+                None => return Err(KitError::Channel("the child exited without answering".into())),
+            }
+        }
+    }
+
+    /// Pass on the rest of the child's narration, then reap it.
+    pub fn wait(mut self, to: &mut impl Narrate) -> Result<WaitStatus, KitError> {
+        let mut error = None;
+        loop {
+            match self.chan.recv() {
+                Ok(Some(Msg::Event(e))) => to.emit(e),
+                Ok(Some(Msg::Value(_))) => {}
+                Ok(Some(Msg::Error(e))) => error = Some(e),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let status = waitpid(self.pid, None).map_err(|e| KitError::Sys { call: "waitpid()", source: e })?;
+        self.reaped = true;
+        match error {
+            Some(e) => Err(KitError::Child(e)),
+            None => Ok(status),
+        }
+    }
+
+    /// Reap the child without reading its channel (after it was told to exit or killed).
+    pub fn reap(mut self) -> Result<WaitStatus, KitError> {
+        let status = waitpid(self.pid, None).map_err(|e| KitError::Sys { call: "waitpid()", source: e })?;
+        self.reaped = true;
+        Ok(status)
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if !self.reaped {
+            let _ = kill(self.pid, Signal::SIGKILL);
+            let _ = waitpid(self.pid, None);
+        }
+    }
+}

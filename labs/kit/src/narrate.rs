@@ -1,0 +1,146 @@
+//! Narration: system calls told like strace, observations, checks and notes.
+//! The same trait serves a step in the lab process and a forked child, which
+//! sends its narration back to the parent.
+
+use std::fmt::Display;
+
+use nix::errno::Errno;
+use serde::Serialize;
+
+use crate::event::Event;
+
+/// `EPERM (Operation not permitted)`.
+pub fn errno_text(e: Errno) -> String {
+    format!("{e:?} ({})", e.desc())
+}
+
+/// `unshare(CLONE_NEWUTS) = 0` or `unshare(CLONE_NEWUTS) = -1 EPERM (Operation not permitted)`.
+pub fn call_text<T>(call: &str, res: &Result<T, Errno>) -> String {
+    match res {
+        Ok(_) => format!("{call} = 0"),
+        Err(e) => format!("{call} = -1 {}", errno_text(*e)),
+    }
+}
+
+/// Anything that can tell the reader what happened.
+pub trait Narrate {
+    /// Send one event to the report.
+    fn emit(&mut self, event: Event);
+
+    /// Narrate a system call and hand its result back.
+    fn call<T>(&mut self, call: impl Display, res: Result<T, Errno>) -> Result<T, Errno> {
+        let text = call_text(&call.to_string(), &res);
+        self.emit(Event::Call { text });
+        res
+    }
+
+    /// Narrate a system call whose return value is worth showing (`= 3`).
+    fn call_shows<T>(&mut self, call: impl Display, res: Result<T, Errno>, shown: impl Fn(&T) -> String) -> Result<T, Errno> {
+        let text = match &res {
+            Ok(v) => format!("{call} = {}", shown(v)),
+            Err(e) => format!("{call} = -1 {}", errno_text(*e)),
+        };
+        self.emit(Event::Call { text });
+        res
+    }
+
+    /// Record a value read back from the kernel (already normalized).
+    fn observe(&mut self, name: impl Into<String>, value: impl Serialize) {
+        let value = serde_json::to_value(value).unwrap_or_else(|e| serde_json::Value::String(format!("<unserializable: {e}>")));
+        self.emit(Event::Observe { name: name.into(), value });
+    }
+
+    /// Record a check; returns whether it held.
+    fn check(&mut self, name: impl Into<String>, ok: bool, expected: impl Display, actual: impl Display) -> bool {
+        self.emit(Event::Check { name: name.into(), ok, expected: expected.to_string(), actual: actual.to_string() });
+        ok
+    }
+
+    /// Check that `actual` equals `expected`.
+    fn check_eq<T: PartialEq + Display + ?Sized>(&mut self, name: impl Into<String>, expected: &T, actual: &T) -> bool {
+        self.check(name, expected == actual, expected, actual)
+    }
+
+    /// Check that a call failed with `expected`.
+    fn check_errno<T>(&mut self, name: impl Into<String>, expected: Errno, res: &Result<T, Errno>) -> bool {
+        let actual = match res {
+            Ok(_) => "success".to_string(),
+            Err(e) => format!("{e:?}"),
+        };
+        self.check(name, actual == format!("{expected:?}"), format!("{expected:?}"), actual)
+    }
+
+    /// Check that a call succeeded.
+    fn check_ok<T>(&mut self, name: impl Into<String>, res: &Result<T, Errno>) -> bool {
+        let actual = match res {
+            Ok(_) => "success".to_string(),
+            Err(e) => format!("{e:?}"),
+        };
+        self.check(name, res.is_ok(), "success", actual)
+    }
+
+    /// Check that a machine-specific value did not change, without putting the
+    /// value itself in the report unless the check fails.
+    fn check_unchanged<T: PartialEq + Display>(&mut self, name: impl Into<String>, before: &T, after: &T) -> bool {
+        if before == after {
+            self.check(name, true, "unchanged", "unchanged")
+        } else {
+            self.check(name, false, before, after)
+        }
+    }
+
+    /// A remark for the reader.
+    fn note(&mut self, text: impl Into<String>) {
+        self.emit(Event::Note { text: text.into() });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Sink(Vec<Event>);
+    impl Narrate for Sink {
+        fn emit(&mut self, event: Event) {
+            self.0.push(event);
+        }
+    }
+
+    #[test]
+    fn calls_read_like_strace() {
+        let mut s = Sink::default();
+        let _ = s.call("unshare(CLONE_NEWUTS)", Ok::<(), Errno>(()));
+        let _ = s.call("sethostname(\"x\")", Err::<(), Errno>(Errno::EPERM));
+        let _ = s.call_shows("open(\"/f\")", Ok::<i32, Errno>(3), |fd| fd.to_string());
+        let texts: Vec<_> = s
+            .0
+            .iter()
+            .map(|e| match e {
+                Event::Call { text } => text.as_str(),
+                _ => "",
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "unshare(CLONE_NEWUTS) = 0",
+                "sethostname(\"x\") = -1 EPERM (Operation not permitted)",
+                "open(\"/f\") = 3"
+            ]
+        );
+    }
+
+    #[test]
+    fn checks_compare_and_hide_unchanged_values() {
+        let mut s = Sink::default();
+        assert!(s.check_errno("refused", Errno::EPERM, &Err::<(), _>(Errno::EPERM)));
+        assert!(!s.check_errno("refused", Errno::EPERM, &Ok::<(), Errno>(())));
+        assert!(s.check_unchanged("hostname", &"myhost", &"myhost"));
+        assert!(!s.check_unchanged("hostname", &"myhost", &"lab"));
+        let Event::Check { expected, actual, .. } = &s.0[2] else { panic!("not a check") };
+        assert_eq!((expected.as_str(), actual.as_str()), ("unchanged", "unchanged"));
+        let Event::Check { expected, actual, ok, .. } = &s.0[3] else { panic!("not a check") };
+        assert_eq!((expected.as_str(), actual.as_str(), *ok), ("myhost", "lab", false));
+    }
+}

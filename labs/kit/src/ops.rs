@@ -1,0 +1,70 @@
+//! Narrated actions that several labs share: each makes the call, tells it
+//! like strace, and hands the result back.
+
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::sched::{CloneFlags, unshare};
+
+use crate::narrate::Narrate;
+
+/// `unshare(flags)`, narrated with the flag names (`CLONE_NEWUTS|CLONE_NEWPID`).
+pub fn unshare_ns(n: &mut impl Narrate, flags: CloneFlags) -> nix::Result<()> {
+    n.call(format!("unshare({})", clone_flag_names(flags)), unshare(flags))
+}
+
+/// The `CLONE_NEW*` names in `flags`, joined by `|`.
+pub fn clone_flag_names(flags: CloneFlags) -> String {
+    let names: Vec<&str> = [
+        (CloneFlags::CLONE_NEWUSER, "CLONE_NEWUSER"),
+        (CloneFlags::CLONE_NEWNS, "CLONE_NEWNS"),
+        (CloneFlags::CLONE_NEWPID, "CLONE_NEWPID"),
+        (CloneFlags::CLONE_NEWUTS, "CLONE_NEWUTS"),
+        (CloneFlags::CLONE_NEWIPC, "CLONE_NEWIPC"),
+        (CloneFlags::CLONE_NEWNET, "CLONE_NEWNET"),
+        (CloneFlags::CLONE_NEWCGROUP, "CLONE_NEWCGROUP"),
+        (CloneFlags::from_bits_retain(libc::CLONE_NEWTIME), "CLONE_NEWTIME"),
+    ]
+    .into_iter()
+    .filter(|(f, _)| flags.contains(*f))
+    .map(|(_, n)| n)
+    .collect();
+    names.join("|")
+}
+
+/// Enter a new mount namespace and make every mount in it private, so that
+/// nothing mounted from here on can reach the host's mount table, and all of
+/// it disappears with the last process of the namespace (even on SIGKILL).
+pub fn private_mount_ns(n: &mut impl Narrate) -> nix::Result<()> {
+    unshare_ns(n, CloneFlags::CLONE_NEWNS)?;
+    n.call(
+        "mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE, NULL)",
+        mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>),
+    )
+}
+
+/// Mount a fresh `proc` at `target`: it shows the pid namespace of the mounter.
+pub fn mount_proc(n: &mut impl Narrate, target: &str) -> nix::Result<()> {
+    n.call(
+        format!("mount(\"proc\", \"{target}\", \"proc\", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL)"),
+        mount(
+            Some("proc"),
+            target,
+            Some("proc"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            None::<&str>,
+        ),
+    )
+}
+
+/// Mount a tmpfs at `target` (inside a private mount namespace: scratch space
+/// that vanishes with the namespace).
+pub fn mount_tmpfs(n: &mut impl Narrate, target: &str) -> nix::Result<()> {
+    n.call(
+        format!("mount(\"lab-scratch\", \"{target}\", \"tmpfs\", 0, \"mode=0755\")"),
+        mount(Some("lab-scratch"), target, Some("tmpfs"), MsFlags::empty(), Some("mode=0755")),
+    )
+}
+
+/// `umount2(target, MNT_DETACH)`.
+pub fn detach(n: &mut impl Narrate, target: &str) -> nix::Result<()> {
+    n.call(format!("umount2(\"{target}\", MNT_DETACH)"), umount2(target, MntFlags::MNT_DETACH))
+}

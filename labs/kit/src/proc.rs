@@ -1,0 +1,208 @@
+//! Reading process state back from `/proc` (through procfs) and normalizing
+//! it so the same kernel behaviour reads the same on every machine.
+//!
+//! Shown here: `/proc/PID/ns/*` (a namespace is its device and inode number),
+//! `/proc/PID/status` (`Uid`, `Gid`, `Cap*`, `NSpid`), `/proc/PID/uid_map`.
+
+use std::collections::HashMap;
+
+use procfs::process::Process;
+
+use crate::error::KitError;
+
+/// The namespace types, in the order `/proc/PID/ns` lists them.
+pub const NS_TYPES: &[&str] = &[
+    "cgroup",
+    "ipc",
+    "mnt",
+    "net",
+    "pid",
+    "pid_for_children",
+    "time",
+    "time_for_children",
+    "user",
+    "uts",
+];
+
+/// Which process to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    /// The calling process (`/proc/self`).
+    This,
+    /// Another process, by its pid as seen from the caller.
+    Pid(i32),
+}
+
+impl Who {
+    /// Open it in procfs.
+    pub fn process(self) -> Result<Process, KitError> {
+        match self {
+            Who::This => Process::myself().map_err(|e| KitError::proc("/proc/self", e)),
+            Who::Pid(p) => Process::new(p).map_err(|e| KitError::proc(format!("/proc/{p}"), e)),
+        }
+    }
+
+    fn label(self) -> String {
+        match self {
+            Who::This => "/proc/self".into(),
+            Who::Pid(p) => format!("/proc/{p}"),
+        }
+    }
+}
+
+/// A namespace's identity: the device and inode of its `/proc/PID/ns` file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NsId {
+    /// Device of the nsfs.
+    pub dev: u64,
+    /// Inode number.
+    pub ino: u64,
+}
+
+/// Every namespace of a process, by type.
+pub fn namespaces(who: Who) -> Result<HashMap<String, NsId>, KitError> {
+    let ns = who
+        .process()?
+        .namespaces()
+        .map_err(|e| KitError::proc(format!("{}/ns", who.label()), e))?;
+    Ok(ns
+        .0
+        .into_iter()
+        .map(|(k, v)| (k.to_string_lossy().into_owned(), NsId { dev: v.device_id, ino: v.identifier }))
+        .collect())
+}
+
+/// One namespace of a process.
+pub fn namespace(who: Who, kind: &str) -> Result<NsId, KitError> {
+    namespaces(who)?.remove(kind).ok_or_else(|| {
+        KitError::io(
+            format!("{}/ns/{kind}", who.label()),
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        )
+    })
+}
+
+/// Names namespaces by their relation to where the lab started: `host` for
+/// the namespace the lab process was born in, `new#1`, `new#2`, ... for the
+/// others in the order the run first sees them. Inode numbers never leave it.
+#[derive(Debug, Clone, Default)]
+pub struct NsNamer {
+    baseline: HashMap<String, NsId>,
+    seen: HashMap<(String, NsId), String>,
+    counters: HashMap<String, usize>,
+}
+
+impl NsNamer {
+    /// Take the baseline from the calling process, before it changes anything.
+    pub fn from_this_process() -> Result<Self, KitError> {
+        Ok(Self::with_baseline(namespaces(Who::This)?))
+    }
+
+    /// A namer with a given baseline (tests).
+    pub fn with_baseline(baseline: HashMap<String, NsId>) -> Self {
+        NsNamer { baseline, ..Default::default() }
+    }
+
+    /// The stable name of namespace `id` of type `kind`.
+    pub fn name(&mut self, kind: &str, id: NsId) -> String {
+        // `pid_for_children` is a pid namespace, and so on: compare like with like.
+        let base_kind = kind.trim_end_matches("_for_children");
+        if self.baseline.get(base_kind) == Some(&id) {
+            return "host".into();
+        }
+        let key = (base_kind.to_string(), id);
+        if let Some(name) = self.seen.get(&key) {
+            return name.clone();
+        }
+        let n = self.counters.entry(base_kind.to_string()).or_default();
+        *n += 1;
+        let name = format!("new#{n}");
+        self.seen.insert(key, name.clone());
+        name
+    }
+
+    /// The stable name of a process's namespace of type `kind`.
+    pub fn of(&mut self, who: Who, kind: &str) -> Result<String, KitError> {
+        let id = namespace(who, kind)?;
+        Ok(self.name(kind, id))
+    }
+}
+
+/// How many processes this caller can see in namespace `id` of type `kind`
+/// (processes whose `/proc/PID/ns` it may not read are not counted).
+pub fn processes_in(kind: &str, id: NsId) -> usize {
+    let Ok(all) = procfs::process::all_processes() else { return 0 };
+    all.flatten()
+        .filter(|p| {
+            p.namespaces()
+                .ok()
+                .and_then(|ns| ns.0.get(std::ffi::OsStr::new(kind)).map(|n| NsId { dev: n.device_id, ino: n.identifier }))
+                == Some(id)
+        })
+        .count()
+}
+
+/// `/proc/PID/status` of a process.
+pub fn status(who: Who) -> Result<procfs::process::Status, KitError> {
+    who.process()?
+        .status()
+        .map_err(|e| KitError::proc(format!("{}/status", who.label()), e))
+}
+
+/// The capability names in a `Cap*` mask, or `full`/`none` for the obvious cases.
+pub fn cap_names(mask: u64) -> String {
+    let all = caps::all();
+    let known: u64 = all.iter().map(|c| c.bitmask()).fold(0, |a, b| a | b);
+    if mask == 0 {
+        return "none".into();
+    }
+    if mask & known == known {
+        return "full".into();
+    }
+    let mut names: Vec<(u8, String)> = all
+        .iter()
+        .filter(|c| mask & c.bitmask() != 0)
+        .map(|c| (c.index(), c.to_string().to_lowercase()))
+        .collect();
+    names.sort();
+    names.into_iter().map(|(_, n)| n).collect::<Vec<_>>().join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(ino: u64) -> NsId {
+        NsId { dev: 4, ino }
+    }
+
+    #[test]
+    fn names_by_relation_not_inode() {
+        let mut namer = NsNamer::with_baseline(HashMap::from([
+            ("uts".to_string(), id(100)),
+            ("pid".to_string(), id(200)),
+        ]));
+        assert_eq!(namer.name("uts", id(100)), "host");
+        assert_eq!(namer.name("uts", id(555)), "new#1");
+        assert_eq!(namer.name("uts", id(333)), "new#2");
+        assert_eq!(namer.name("uts", id(555)), "new#1");
+        // Numbering is per type, and *_for_children is the same type.
+        assert_eq!(namer.name("pid_for_children", id(999)), "new#1");
+        assert_eq!(namer.name("pid", id(999)), "new#1");
+        assert_eq!(namer.name("pid_for_children", id(200)), "host");
+    }
+
+    #[test]
+    fn same_inode_on_another_device_is_another_namespace() {
+        let mut namer = NsNamer::with_baseline(HashMap::from([("net".to_string(), id(7))]));
+        assert_eq!(namer.name("net", NsId { dev: 5, ino: 7 }), "new#1");
+    }
+
+    #[test]
+    fn capability_masks_read_as_names() {
+        assert_eq!(cap_names(0), "none");
+        assert_eq!(cap_names(u64::MAX), "full");
+        assert_eq!(cap_names(1 << 21), "cap_sys_admin");
+        assert_eq!(cap_names((1 << 0) | (1 << 10)), "cap_chown,cap_net_bind_service");
+    }
+}

@@ -1,0 +1,74 @@
+//! The only module with `unsafe`: process creation and the few calls that
+//! must run between `fork` and `execve`. Everything else goes through `nix`'s
+//! safe wrappers. Each block says why it is sound.
+//!
+//! Labs are single-threaded programs (the kit starts no threads), which is
+//! what makes `fork` followed by ordinary Rust code in the child sound.
+#![allow(unsafe_code)]
+
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use nix::sys::signal::Signal;
+use nix::unistd::{ForkResult, Pid};
+
+use crate::error::KitError;
+
+/// Which side of a `fork` we are on.
+pub enum Forked {
+    /// In the parent; the child's pid.
+    Parent(Pid),
+    /// In the child, which dies with SIGKILL when the parent dies.
+    Child,
+}
+
+/// `fork()`, with the child tied to its parent's life: PR_SET_PDEATHSIG is
+/// SIGKILL, so no child outlives a lab that is killed.
+pub fn fork_tied() -> Result<Forked, KitError> {
+    let parent = nix::unistd::getpid();
+    // SAFETY: labs are single-threaded (the kit never starts threads and the
+    // runner runs each lab in its own process), so the child may run any code,
+    // not only async-signal-safe functions. The child leaves through
+    // `std::process::exit`-free paths (`_exit`) so the parent's buffers and
+    // destructors are not run twice.
+    match unsafe { nix::unistd::fork() } {
+        Ok(ForkResult::Parent { child }) => Ok(Forked::Parent(child)),
+        Ok(ForkResult::Child) => {
+            if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err()
+                || nix::unistd::getppid() != parent
+            {
+                // The parent died before the death signal was armed.
+                exit_child(137);
+            }
+            Ok(Forked::Child)
+        }
+        Err(e) => Err(KitError::Sys { call: "fork()", source: e }),
+    }
+}
+
+/// Arrange for the program started by `cmd` to get SIGKILL when the process
+/// that spawned it dies, so a killed runner leaves no lab running.
+pub fn kill_with_parent(cmd: &mut Command) -> &mut Command {
+    let parent = nix::unistd::getpid();
+    // SAFETY: the closure runs in the forked child before `execve`. It only
+    // makes two system calls (prctl, getppid), both async-signal-safe, and
+    // allocates nothing, so it is sound even if the spawning process has
+    // other threads.
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+            if nix::unistd::getppid() != parent {
+                return Err(std::io::Error::other("parent died before exec"));
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Leave a forked child at once: no atexit handlers, no destructors, no
+/// flushing of buffers that belong to the parent.
+pub fn exit_child(code: i32) -> ! {
+    // SAFETY: `_exit` has no preconditions; it ends the process without
+    // touching memory shared with the parent.
+    unsafe { libc::_exit(code) }
+}
