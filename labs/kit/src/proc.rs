@@ -159,6 +159,11 @@ pub fn cap_names(mask: u64) -> String {
     if mask & known == known {
         return "full".into();
     }
+    let missing: Vec<String> =
+        all.iter().filter(|c| mask & c.bitmask() == 0).map(|c| c.to_string().to_lowercase()).collect();
+    if missing.len() <= 4 {
+        return format!("full except {}", missing.join(","));
+    }
     let mut names: Vec<(u8, String)> = all
         .iter()
         .filter(|c| mask & c.bitmask() != 0)
@@ -203,6 +208,7 @@ mod tests {
         assert_eq!(cap_names(0), "none");
         assert_eq!(cap_names(u64::MAX), "full");
         assert_eq!(cap_names(1 << 21), "cap_sys_admin");
+        assert_eq!(cap_names(u64::MAX & !(1 << 24)), "full except cap_sys_resource");
         assert_eq!(cap_names((1 << 0) | (1 << 10)), "cap_chown,cap_net_bind_service");
     }
 }

@@ -72,3 +72,28 @@ pub fn exit_child(code: i32) -> ! {
     // touching memory shared with the parent.
     unsafe { libc::_exit(code) }
 }
+
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_: libc::c_int) {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Catch SIGINT and SIGTERM into a flag that [`interrupted`] reads, so the
+/// runner can finish the report instead of dying mid-line.
+pub fn catch_interrupts() -> Result<(), KitError> {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, sigaction};
+    let action = SigAction::new(SigHandler::Handler(on_interrupt), SaFlags::empty(), SigSet::empty());
+    for sig in [Signal::SIGINT, Signal::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is
+        // async-signal-safe; no other handler for these signals is replaced
+        // that someone relies on.
+        unsafe { sigaction(sig, &action) }.map_err(|e| KitError::Sys { call: "sigaction()", source: e })?;
+    }
+    Ok(())
+}
+
+/// Whether SIGINT or SIGTERM arrived since [`catch_interrupts`].
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}

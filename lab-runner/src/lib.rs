@@ -1,0 +1,10 @@
+//! The `lab` runner: one executable that carries every lab. It lists them,
+//! runs each in a fresh process of its own (by re-executing itself), explains
+//! them, and reports what this machine offers them (`lab doctor`).
+
+pub mod cli;
+pub mod doctor;
+pub mod env;
+pub mod explain;
+pub mod registry;
+pub mod run;

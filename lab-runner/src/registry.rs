@@ -1,0 +1,11 @@
+//! Every lab the `lab` executable carries, in teaching order.
+
+use lab_kit::LabDecl;
+
+/// The labs, in teaching order.
+pub static LABS: &[&LabDecl] = &[&lab_06_uts::LAB];
+
+/// Find a lab by `06`, `6`, `uts` or `06-uts`.
+pub fn find(query: &str) -> Option<&'static LabDecl> {
+    LABS.iter().copied().find(|l| l.matches(query))
+}

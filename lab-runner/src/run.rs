@@ -1,0 +1,249 @@
+//! `lab run`: each lab in a fresh process of its own (the runner re-executes
+//! itself with `__lab ID`), its JSON events folded into a report and, for
+//! people, drawn as they arrive. A lab that crashes, hangs or prints garbage
+//! is reported as `error` and the suite goes on.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use lab_kit::decl::LabDecl;
+use lab_kit::event::{Event, LabReport, Status};
+use lab_kit::lab::Environment;
+use lab_kit::render::{Renderer, status_word};
+use serde::Serialize;
+
+use crate::cli::OutputFormat;
+
+/// A whole run, as `--format json` prints it.
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    /// The machine.
+    pub environment: Environment,
+    /// Each lab, in the order run.
+    pub labs: Vec<LabReport>,
+    /// Counts by status.
+    pub summary: Summary,
+    /// Whether SIGINT/SIGTERM stopped the run.
+    pub interrupted: bool,
+}
+
+/// Counts by status.
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    /// Passed.
+    pub pass: usize,
+    /// Failed.
+    pub fail: usize,
+    /// Skipped for missing privilege.
+    pub skip: usize,
+    /// Unsupported by this kernel or system.
+    pub unsupported: usize,
+    /// Broken labs.
+    pub error: usize,
+}
+
+impl RunReport {
+    /// The process exit code for this run (see `EXIT_CODES`).
+    pub fn exit_code(&self) -> u8 {
+        if self.interrupted {
+            130
+        } else if self.summary.error > 0 {
+            3
+        } else if self.summary.fail > 0 {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+enum Line {
+    Out(String),
+    Eof,
+}
+
+/// Run one lab in a child process and fold its events.
+pub fn run_one(decl: &LabDecl, timeout: Duration, mut human: Option<&mut Renderer>) -> LabReport {
+    let start = Instant::now();
+    let mut report = LabReport { id: decl.id.into(), slug: decl.slug.into(), title: decl.title.into(), ..Default::default() };
+    let exe = match std::env::current_exe() {
+        Ok(p) => p,
+        Err(e) => return broken(report, format!("cannot find the lab executable: {e}"), start),
+    };
+    let mut cmd = Command::new(&exe);
+    cmd.args(["__lab", decl.id, "--format", "json"])
+        .env("CONTAINER_LABS_RERUN", format!("sudo {} run {}", exe.display(), decl.id))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    lab_kit::sys::kill_with_parent(&mut cmd);
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return broken(report, format!("cannot start {}: {e}", exe.display()), start),
+    };
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take();
+    let reader = std::thread::spawn(move || {
+        if let Some(out) = stdout {
+            for line in BufReader::new(out).lines() {
+                match line {
+                    Ok(l) => {
+                        if tx.send(Line::Out(l)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        let _ = tx.send(Line::Eof);
+    });
+    let stderr = child.stderr.take();
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut e) = stderr {
+            // Keep reading so the lab never blocks on a full pipe; keep the tail.
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = e.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if buf.len() > 64 * 1024 {
+                    buf.drain(..buf.len() - 16 * 1024);
+                }
+            }
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    });
+
+    let deadline = start + timeout;
+    let mut problem: Option<String> = None;
+    loop {
+        if lab_kit::sys::interrupted() {
+            problem.get_or_insert_with(|| "interrupted".into());
+            break;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            problem = Some(format!("timed out after {}s and was killed", timeout.as_secs()));
+            break;
+        }
+        match rx.recv_timeout(left.min(Duration::from_millis(200))) {
+            Ok(Line::Out(line)) => match LabReport::parse_line(&line).and_then(|e| {
+                report.apply(&e)?;
+                Ok(e)
+            }) {
+                Ok(event) => {
+                    if let Some(r) = human.as_deref_mut() {
+                        let _ = r.render(&event, &mut std::io::stdout().lock());
+                    }
+                }
+                Err(e) => {
+                    problem = Some(format!("{e}"));
+                    break;
+                }
+            },
+            Ok(Line::Eof) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+    }
+    if problem.is_some() {
+        let _ = child.kill();
+    }
+    let status = child.wait();
+    let _ = reader.join();
+    let stderr = err_reader.join().unwrap_or_default();
+    report.duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    if report.status.is_none() && problem.is_none() {
+        problem = Some(match status {
+            Ok(s) => format!("the lab process ended ({s}) before reporting its end"),
+            Err(e) => format!("cannot wait for the lab process: {e}"),
+        });
+    }
+    match problem {
+        None => report,
+        Some(p) => {
+            let excerpt: Vec<&str> = stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
+            let reason = if excerpt.is_empty() { p } else { format!("{p}; stderr: {}", excerpt.join(" | ")) };
+            let mut r = broken(report, reason, start);
+            if let Some(h) = human {
+                let event = Event::LabEnd { status: r.status.unwrap_or(Status::Error), reason: r.reason.clone() };
+                let _ = h.render(&event, &mut std::io::stdout().lock());
+            }
+            r.duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+            r
+        }
+    }
+}
+
+fn broken(mut report: LabReport, reason: String, start: Instant) -> LabReport {
+    // An open step is closed with the lab: it did not finish either.
+    if let Some(step) = report.steps.last_mut().filter(|s| s.status.is_none()) {
+        step.status = Some(Status::Error);
+        step.reason = Some("the lab stopped during this step".into());
+    }
+    report.status = Some(Status::Error);
+    report.reason = Some(reason);
+    report.duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    report
+}
+
+/// Run `labs` in order.
+pub fn run_all(labs: &[&LabDecl], environment: Environment, format: OutputFormat, timeout: Duration) -> RunReport {
+    let mut renderer = Renderer::default();
+    let mut reports = Vec::new();
+    for decl in labs {
+        if lab_kit::sys::interrupted() {
+            break;
+        }
+        let human = (format == OutputFormat::Human).then_some(&mut renderer);
+        reports.push(run_one(decl, timeout, human));
+    }
+    let mut summary = Summary::default();
+    for r in &reports {
+        match r.status.unwrap_or(Status::Error) {
+            Status::Pass => summary.pass += 1,
+            Status::Fail => summary.fail += 1,
+            Status::Skip => summary.skip += 1,
+            Status::Unsupported => summary.unsupported += 1,
+            Status::Error => summary.error += 1,
+        }
+    }
+    let interrupted = lab_kit::sys::interrupted();
+    RunReport { environment, labs: reports, summary, interrupted }
+}
+
+/// The summary table at the end of a human run.
+pub fn print_summary(report: &RunReport, out: &mut impl Write) -> std::io::Result<()> {
+    use colored::Colorize;
+    writeln!(out)?;
+    writeln!(out, "{}", "Summary".bold())?;
+    for lab in &report.labs {
+        let status = lab.status.unwrap_or(Status::Error);
+        let note = lab.reason.as_deref().unwrap_or("");
+        writeln!(
+            out,
+            "  {:<3} {:<10} {}{} {:>6}ms  {}",
+            lab.id,
+            lab.slug,
+            status_word(status),
+            " ".repeat(12 - status.as_str().len()),
+            lab.duration_ms,
+            note
+        )?;
+    }
+    let s = &report.summary;
+    writeln!(
+        out,
+        "\n  {} pass, {} fail, {} skip, {} unsupported, {} error{}",
+        s.pass,
+        s.fail,
+        s.skip,
+        s.unsupported,
+        s.error,
+        if report.interrupted { " (interrupted)" } else { "" }
+    )
+}
