@@ -150,7 +150,11 @@ impl Child {
                 Some(Msg::Event(e)) => to.emit(e),
                 Some(Msg::Value(v)) => return serde_json::from_value(v).map_err(|e| KitError::Channel(e.to_string())),
                 Some(Msg::Error(e)) => return Err(KitError::Child(e)),
-                None => return Err(KitError::Channel("the child exited without answering".into())),
+                None => {
+                    let status = waitpid(self.pid, None);
+                    self.reaped = true;
+                    return Err(KitError::Channel(format!("the child ended without answering ({status:?})")));
+                }
             }
         }
     }
@@ -166,7 +170,7 @@ impl Child {
                 Ok(None) | Err(_) => break,
             }
         }
-        let status = waitpid(self.pid, None).map_err(|e| KitError::Sys { call: "waitpid()", source: e })?;
+        let status = waitpid(self.pid, None).map_err(|e| KitError::Sys { call: "waitpid()", errno: e })?;
         self.reaped = true;
         match error {
             Some(e) => Err(KitError::Child(e)),
@@ -176,7 +180,7 @@ impl Child {
 
     /// Reap the child without reading its channel (after it was told to exit or killed).
     pub fn reap(mut self) -> Result<WaitStatus, KitError> {
-        let status = waitpid(self.pid, None).map_err(|e| KitError::Sys { call: "waitpid()", source: e })?;
+        let status = waitpid(self.pid, None).map_err(|e| KitError::Sys { call: "waitpid()", errno: e })?;
         self.reaped = true;
         Ok(status)
     }
@@ -188,5 +192,14 @@ impl Drop for Child {
             let _ = kill(self.pid, Signal::SIGKILL);
             let _ = waitpid(self.pid, None);
         }
+    }
+}
+
+/// A wait status in words that hold on every machine: `exited 0`, `killed by SIGKILL`.
+pub fn describe(status: &WaitStatus) -> String {
+    match status {
+        WaitStatus::Exited(_, code) => format!("exited {code}"),
+        WaitStatus::Signaled(_, sig, _) => format!("killed by {sig:?}"),
+        other => format!("{other:?}").split('(').next().unwrap_or("unknown").to_lowercase(),
     }
 }

@@ -6,31 +6,38 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum KitError {
     /// A system call failed.
-    #[error("{call} failed: {source}")]
+    #[error("{call} failed: {errno}")]
     Sys {
         /// The call, as narrated.
         call: &'static str,
         /// The errno.
-        #[source]
-        source: nix::errno::Errno,
+        errno: nix::errno::Errno,
+    },
+    /// A system call on a path failed.
+    #[error("{call}({path}) failed: {errno}")]
+    SysPath {
+        /// The call.
+        call: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The errno.
+        errno: nix::errno::Errno,
     },
     /// Reading or writing a file failed.
-    #[error("cannot access {path}: {source}")]
+    #[error("cannot access {path}: {err}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The cause.
-        #[source]
-        source: std::io::Error,
+        err: std::io::Error,
     },
     /// procfs could not read or parse a `/proc` file.
-    #[error("cannot read {what} from /proc: {source}")]
+    #[error("cannot read {what}: {err}")]
     Proc {
         /// What was read.
         what: String,
         /// The cause.
-        #[source]
-        source: procfs::ProcError,
+        err: procfs::ProcError,
     },
     /// The channel to a child process broke or carried something unexpected.
     #[error("child channel: {0}")]
@@ -43,11 +50,22 @@ pub enum KitError {
 impl KitError {
     /// Wrap an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        KitError::Io { path: path.into(), source }
+        KitError::Io { path: path.into(), err: source }
     }
 
     /// Wrap a procfs error with what was being read.
     pub fn proc(what: impl Into<String>, source: procfs::ProcError) -> Self {
-        KitError::Proc { what: what.into(), source }
+        KitError::Proc { what: what.into(), err: source }
+    }
+}
+
+impl KitError {
+    /// The errno behind the error, when a system call failed.
+    pub fn errno(&self) -> Option<nix::errno::Errno> {
+        match self {
+            KitError::Sys { errno, .. } | KitError::SysPath { errno, .. } => Some(*errno),
+            KitError::Io { err, .. } => err.raw_os_error().map(nix::errno::Errno::from_raw),
+            _ => None,
+        }
     }
 }

@@ -171,7 +171,8 @@ impl Lab {
                 Ok(value)
             }
             Err(e) => {
-                self.sink.emit(Event::StepEnd { status: Status::Fail, reason: Some(format!("{e:#}")), rerun: None });
+                let reason = format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ");
+                self.sink.emit(Event::StepEnd { status: Status::Fail, reason: Some(reason), rerun: None });
                 self.halted = Some((index, Status::Fail));
                 Err(Halt)
             }

@@ -44,7 +44,7 @@ pub mod prelude {
     pub use crate::ops;
     pub use crate::privilege::Mode;
     pub use crate::proc::{self, Who};
-    pub use anyhow::{Context as _, bail};
+    pub use anyhow::{self, Context as _, bail};
     pub use nix::errno::Errno;
     pub use nix::sched::CloneFlags;
 }

@@ -68,3 +68,16 @@ pub fn mount_tmpfs(n: &mut impl Narrate, target: &str) -> nix::Result<()> {
 pub fn detach(n: &mut impl Narrate, target: &str) -> nix::Result<()> {
     n.call(format!("umount2(\"{target}\", MNT_DETACH)"), umount2(target, MntFlags::MNT_DETACH))
 }
+
+/// `fork()` a child that exits at once, and reap it: whether the caller can
+/// still create processes (it cannot in a PID namespace whose init is gone).
+pub fn fork_and_reap(n: &mut impl Narrate) -> nix::Result<()> {
+    use crate::sys::{Forked, exit_child, fork_tied};
+    let res = match fork_tied() {
+        Ok(Forked::Child) => exit_child(0),
+        Ok(Forked::Parent(pid)) => nix::sys::wait::waitpid(pid, None).map(drop),
+        Err(crate::KitError::Sys { errno, .. }) => Err(errno),
+        Err(_) => Err(nix::errno::Errno::EIO),
+    };
+    n.call("fork()", res)
+}

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use nix::errno::Errno;
 use procfs::process::Process;
 
 use crate::error::KitError;
@@ -59,27 +60,30 @@ pub struct NsId {
     pub ino: u64,
 }
 
-/// Every namespace of a process, by type.
+/// Every namespace of a process, by type. A link that cannot be resolved is
+/// left out: `pid_for_children` after `unshare(CLONE_NEWPID)` cannot be,
+/// until the first child is born.
 pub fn namespaces(who: Who) -> Result<HashMap<String, NsId>, KitError> {
-    let ns = who
-        .process()?
-        .namespaces()
-        .map_err(|e| KitError::proc(format!("{}/ns", who.label()), e))?;
-    Ok(ns
-        .0
-        .into_iter()
-        .map(|(k, v)| (k.to_string_lossy().into_owned(), NsId { dev: v.device_id, ino: v.identifier }))
-        .collect())
+    let mut all = HashMap::new();
+    for kind in NS_TYPES {
+        match namespace(who, kind) {
+            Ok(id) => {
+                all.insert(kind.to_string(), id);
+            }
+            // Absent on this kernel, or not resolvable yet.
+            Err(KitError::SysPath { errno: Errno::ENOENT, .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(all)
 }
 
-/// One namespace of a process.
+/// One namespace of a process: `stat` of its `/proc/PID/ns/KIND` link (the
+/// link resolves to the namespace's nsfs inode).
 pub fn namespace(who: Who, kind: &str) -> Result<NsId, KitError> {
-    namespaces(who)?.remove(kind).ok_or_else(|| {
-        KitError::io(
-            format!("{}/ns/{kind}", who.label()),
-            std::io::Error::from(std::io::ErrorKind::NotFound),
-        )
-    })
+    let path = format!("{}/ns/{kind}", who.label());
+    let st = nix::sys::stat::stat(path.as_str()).map_err(|source| KitError::SysPath { call: "stat", path: path.into(), errno: source })?;
+    Ok(NsId { dev: st.st_dev, ino: st.st_ino })
 }
 
 /// Names namespaces by their relation to where the lab started: `host` for
@@ -140,6 +144,34 @@ pub fn processes_in(kind: &str, id: NsId) -> usize {
                 == Some(id)
         })
         .count()
+}
+
+/// The pids (as the caller sees them) whose parent is `pid`.
+pub fn children_of(pid: i32) -> Vec<i32> {
+    let Ok(all) = procfs::process::all_processes() else { return Vec::new() };
+    all.flatten().filter(|p| p.stat().is_ok_and(|st| st.ppid == pid)).map(|p| p.pid).collect()
+}
+
+/// The pids listed in the `/proc` the caller has mounted, sorted.
+pub fn visible_pids() -> Result<Vec<i32>, KitError> {
+    let all = procfs::process::all_processes().map_err(|e| KitError::proc("/proc", e))?;
+    let mut pids: Vec<i32> = all.flatten().map(|p| p.pid).collect();
+    pids.sort_unstable();
+    Ok(pids)
+}
+
+/// `NSpid` of `/proc/PID/status`: the pid in each PID namespace from the
+/// reader's down to the process's own. All levels but the last are pids of
+/// namespaces above the process, so they are redacted as `<outer>`.
+pub fn nspid_normalized(who: Who) -> Result<Vec<String>, KitError> {
+    let st = status(who)?;
+    let levels = st.nspid.unwrap_or_else(|| vec![st.pid]);
+    let n = levels.len();
+    Ok(levels
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| if i + 1 == n { p.to_string() } else { "<outer>".to_string() })
+        .collect())
 }
 
 /// `/proc/PID/status` of a process.

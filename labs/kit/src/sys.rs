@@ -34,15 +34,15 @@ pub fn fork_tied() -> Result<Forked, KitError> {
     match unsafe { nix::unistd::fork() } {
         Ok(ForkResult::Parent { child }) => Ok(Forked::Parent(child)),
         Ok(ForkResult::Child) => {
-            if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err()
-                || nix::unistd::getppid() != parent
-            {
+            // getppid() is 0 when the parent is outside the child's PID namespace.
+            let ppid = nix::unistd::getppid();
+            if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || (ppid != parent && ppid.as_raw() != 0) {
                 // The parent died before the death signal was armed.
                 exit_child(137);
             }
             Ok(Forked::Child)
         }
-        Err(e) => Err(KitError::Sys { call: "fork()", source: e }),
+        Err(e) => Err(KitError::Sys { call: "fork()", errno: e }),
     }
 }
 
@@ -88,7 +88,7 @@ pub fn catch_interrupts() -> Result<(), KitError> {
         // SAFETY: the handler only stores to an atomic, which is
         // async-signal-safe; no other handler for these signals is replaced
         // that someone relies on.
-        unsafe { sigaction(sig, &action) }.map_err(|e| KitError::Sys { call: "sigaction()", source: e })?;
+        unsafe { sigaction(sig, &action) }.map_err(|e| KitError::Sys { call: "sigaction()", errno: e })?;
     }
     Ok(())
 }
@@ -96,4 +96,16 @@ pub fn catch_interrupts() -> Result<(), KitError> {
 /// Whether SIGINT or SIGTERM arrived since [`catch_interrupts`].
 pub fn interrupted() -> bool {
     INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// `fork()` without the death signal, for a process that must outlive its
+/// parent to make a point: only use it inside a PID namespace whose init was
+/// made by [`fork_tied`], so that the kernel still kills it when the lab dies.
+pub fn fork_untied() -> Result<Forked, KitError> {
+    // SAFETY: as in `fork_tied`: labs are single-threaded.
+    match unsafe { nix::unistd::fork() } {
+        Ok(ForkResult::Parent { child }) => Ok(Forked::Parent(child)),
+        Ok(ForkResult::Child) => Ok(Forked::Child),
+        Err(e) => Err(KitError::Sys { call: "fork()", errno: e }),
+    }
 }
