@@ -81,9 +81,16 @@ pub fn one_line(err: &clap::Error) -> String {
     let text = err.render().to_string();
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let first = lines.next().unwrap_or("error: invalid usage").trim().to_string();
-    let first = if first.starts_with("error:") { first } else { format!("error: {first}") };
+    let first = if first.starts_with("error:") {
+        first
+    } else {
+        format!("error: {first}")
+    };
     match text.lines().find_map(|l| l.trim().strip_prefix("[possible values: ")) {
-        Some(values) => format!("{first} (possible values: {}", values.trim_end_matches(']').to_string() + ")"),
+        Some(values) => format!(
+            "{first} (possible values: {}",
+            values.trim_end_matches(']').to_string() + ")"
+        ),
         None => first,
     }
 }

@@ -59,11 +59,14 @@ pub struct LabReadiness {
 }
 
 fn controllers() -> Vec<Controller> {
-    let v2: Vec<String> = ["/sys/fs/cgroup/cgroup.controllers", "/sys/fs/cgroup/unified/cgroup.controllers"]
-        .iter()
-        .find_map(|p| std::fs::read_to_string(p).ok())
-        .map(|s| s.split_whitespace().map(String::from).collect())
-        .unwrap_or_default();
+    let v2: Vec<String> = [
+        "/sys/fs/cgroup/cgroup.controllers",
+        "/sys/fs/cgroup/unified/cgroup.controllers",
+    ]
+    .iter()
+    .find_map(|p| std::fs::read_to_string(p).ok())
+    .map(|s| s.split_whitespace().map(String::from).collect())
+    .unwrap_or_default();
     let Ok(list) = procfs::cgroups() else { return Vec::new() };
     list.0
         .into_iter()
@@ -117,7 +120,10 @@ pub fn gather() -> Doctor {
         .iter()
         .map(|p| (p.trim_start_matches("/proc/sys/").replace('/', "."), sysctl(p)))
         .collect(),
-        capabilities: status.as_ref().map(|s| lab_kit::proc::cap_names(s.capeff)).unwrap_or_default(),
+        capabilities: status
+            .as_ref()
+            .map(|s| lab_kit::proc::cap_names(s.capeff))
+            .unwrap_or_default(),
         seccomp: status.as_ref().and_then(|s| s.seccomp),
         no_new_privs: status.as_ref().and_then(|s| s.nonewprivs),
         container_signs: container_signs(&caller),
@@ -125,7 +131,12 @@ pub fn gather() -> Doctor {
             .iter()
             .map(|l| {
                 let (readiness, reason) = readiness(l, &caller, &userns);
-                LabReadiness { id: l.id, slug: l.slug, readiness, reason }
+                LabReadiness {
+                    id: l.id,
+                    slug: l.slug,
+                    readiness,
+                    reason,
+                }
             })
             .collect(),
         environment,
@@ -138,10 +149,23 @@ pub fn print(d: &Doctor, out: &mut impl Write) -> std::io::Result<()> {
     let e = &d.environment;
     writeln!(out, "{}", "Machine".bold())?;
     writeln!(out, "  kernel           {}", e.kernel)?;
-    writeln!(out, "  euid             {}{}", e.euid, if e.real_root { " (real root)" } else { "" })?;
+    writeln!(
+        out,
+        "  euid             {}{}",
+        e.euid,
+        if e.real_root { " (real root)" } else { "" }
+    )?;
     writeln!(out, "  capabilities     {}", d.capabilities)?;
-    writeln!(out, "  seccomp          {}", d.seccomp.map_or("unknown".into(), |s| s.to_string()))?;
-    writeln!(out, "  no_new_privs     {}", d.no_new_privs.map_or("unknown".into(), |s| s.to_string()))?;
+    writeln!(
+        out,
+        "  seccomp          {}",
+        d.seccomp.map_or("unknown".into(), |s| s.to_string())
+    )?;
+    writeln!(
+        out,
+        "  no_new_privs     {}",
+        d.no_new_privs.map_or("unknown".into(), |s| s.to_string())
+    )?;
     writeln!(out, "  user namespaces  {}", e.userns)?;
     for (k, v) in &d.userns_sysctls {
         writeln!(out, "    {k} = {}", v.as_deref().unwrap_or("(absent)"))?;
@@ -149,7 +173,13 @@ pub fn print(d: &Doctor, out: &mut impl Write) -> std::io::Result<()> {
     writeln!(out, "  cgroup mode      {}", e.cgroup_mode)?;
     if CgroupMode::detect() != CgroupMode::None {
         for c in &d.cgroup_controllers {
-            writeln!(out, "    {:<12} {}{}", c.name, c.hierarchy, if c.enabled { "" } else { " (disabled)" })?;
+            writeln!(
+                out,
+                "    {:<12} {}{}",
+                c.name,
+                c.hierarchy,
+                if c.enabled { "" } else { " (disabled)" }
+            )?;
         }
     }
     if d.container_signs.is_empty() {
@@ -167,7 +197,13 @@ pub fn print(d: &Doctor, out: &mut impl Write) -> std::io::Result<()> {
             Readiness::None => "none".red(),
         };
         let pad = " ".repeat(8 - format!("{:?}", l.readiness).len());
-        writeln!(out, "  {} {:<10} {word}{pad} {}", l.id, l.slug, l.reason.as_deref().unwrap_or(""))?;
+        writeln!(
+            out,
+            "  {} {:<10} {word}{pad} {}",
+            l.id,
+            l.slug,
+            l.reason.as_deref().unwrap_or("")
+        )?;
     }
     Ok(())
 }

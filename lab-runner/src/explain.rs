@@ -40,6 +40,9 @@ mod tests {
     #[test]
     fn drops_fences_and_marks() {
         colored::control::set_override(false);
-        assert_eq!(super::render("# Title\ntext `x`\n```\ncode\n```\n"), "Title\ntext x\n    code\n");
+        assert_eq!(
+            super::render("# Title\ntext `x`\n```\ncode\n```\n"),
+            "Title\ntext x\n    code\n"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! runs each in a fresh process of its own (by re-executing itself), explains
 //! them, and reports what this machine offers them (`lab doctor`).
 
+pub mod app;
 pub mod cli;
 pub mod doctor;
 pub mod env;

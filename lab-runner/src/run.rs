@@ -67,14 +67,22 @@ enum Line {
 /// Run one lab in a child process and fold its events.
 pub fn run_one(decl: &LabDecl, timeout: Duration, mut human: Option<&mut Renderer>) -> LabReport {
     let start = Instant::now();
-    let mut report = LabReport { id: decl.id.into(), slug: decl.slug.into(), title: decl.title.into(), ..Default::default() };
+    let mut report = LabReport {
+        id: decl.id.into(),
+        slug: decl.slug.into(),
+        title: decl.title.into(),
+        ..Default::default()
+    };
     let exe = match std::env::current_exe() {
         Ok(p) => p,
         Err(e) => return broken(report, format!("cannot find the lab executable: {e}"), start),
     };
     let mut cmd = Command::new(&exe);
     cmd.args(["__lab", decl.id, "--format", "json"])
-        .env("CONTAINER_LABS_RERUN", format!("sudo {} run {}", exe.display(), decl.id))
+        .env(
+            "CONTAINER_LABS_RERUN",
+            format!("sudo {} run {}", exe.display(), decl.id),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -166,11 +174,25 @@ pub fn run_one(decl: &LabDecl, timeout: Duration, mut human: Option<&mut Rendere
     match problem {
         None => report,
         Some(p) => {
-            let excerpt: Vec<&str> = stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
-            let reason = if excerpt.is_empty() { p } else { format!("{p}; stderr: {}", excerpt.join(" | ")) };
+            let excerpt: Vec<&str> = stderr
+                .lines()
+                .rev()
+                .take(5)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            let reason = if excerpt.is_empty() {
+                p
+            } else {
+                format!("{p}; stderr: {}", excerpt.join(" | "))
+            };
             let mut r = broken(report, reason, start);
             if let Some(h) = human {
-                let event = Event::LabEnd { status: r.status.unwrap_or(Status::Error), reason: r.reason.clone() };
+                let event = Event::LabEnd {
+                    status: r.status.unwrap_or(Status::Error),
+                    reason: r.reason.clone(),
+                };
                 let _ = h.render(&event, &mut std::io::stdout().lock());
             }
             r.duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -213,7 +235,12 @@ pub fn run_all(labs: &[&LabDecl], environment: Environment, format: OutputFormat
         }
     }
     let interrupted = lab_kit::sys::interrupted();
-    RunReport { environment, labs: reports, summary, interrupted }
+    RunReport {
+        environment,
+        labs: reports,
+        summary,
+        interrupted,
+    }
 }
 
 /// The summary table at the end of a human run.

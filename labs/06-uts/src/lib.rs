@@ -70,7 +70,11 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     lab.step(&HOST_UNTOUCHED, |s| {
         let after = s.call("gethostname()", gethostname())?;
-        s.check_unchanged("the host's hostname", &before.to_string_lossy(), &after.to_string_lossy());
+        s.check_unchanged(
+            "the host's hostname",
+            &before.to_string_lossy(),
+            &after.to_string_lossy(),
+        );
         let ns = s.observe_ns("uts namespace of the lab", Who::This, "uts")?;
         s.check_eq("the lab is still in the host's UTS namespace", "host", ns.as_str());
         Ok(())
@@ -84,9 +88,19 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         child.wait(s)?;
         s.note("The child has exited and been reaped.");
         let gone = proc::namespace(Who::Pid(pid), "uts").is_err();
-        s.check("/proc/CHILD/ns/uts is gone with the child", gone, "gone", if gone { "gone" } else { "still there" });
+        s.check(
+            "/proc/CHILD/ns/uts is gone with the child",
+            gone,
+            "gone",
+            if gone { "gone" } else { "still there" },
+        );
         let holders = proc::processes_in("uts", child_ns);
-        s.check("no process is left in the child's UTS namespace", holders == 0, 0, holders);
+        s.check(
+            "no process is left in the child's UTS namespace",
+            holders == 0,
+            0,
+            holders,
+        );
         Ok(())
     })?;
     // ANCHOR_END: lifetime

@@ -53,7 +53,11 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             Err(e) => e.errno().map_or_else(|| e.to_string(), |e| format!("{e:?}")),
         };
         s.observe("pid_for_children of the lab", &shown);
-        s.check_eq("pid_for_children names no namespace until the first child is born", "ENOENT", shown.as_str());
+        s.check_eq(
+            "pid_for_children names no namespace until the first child is born",
+            "ENOENT",
+            shown.as_str(),
+        );
         Ok(())
     })?;
     // ANCHOR_END: unshare
@@ -75,7 +79,11 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         s.check_eq("pid_for_children of the lab now names it", "new#1", children.as_str());
         let nspid = proc::nspid_normalized(Who::Pid(init.pid().as_raw()))?;
         s.observe("NSpid of the child, read from the host's /proc", &nspid);
-        s.check_eq("NSpid has one pid per level, ending in 1", "<outer> 1", nspid.join(" ").as_str());
+        s.check_eq(
+            "NSpid has one pid per level, ending in 1",
+            "<outer> 1",
+            nspid.join(" ").as_str(),
+        );
         Ok(init)
     })?;
     // ANCHOR_END: first_child
@@ -88,7 +96,11 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         s.observe("NSpid of PID 1, read from its own /proc", &own);
         s.check_eq("inside, PID 1 has a single level", "1", own.join(" ").as_str());
         let ns = s.observe_ns("mount namespace of the lab", Who::This, "mnt")?;
-        s.check_eq("the lab's mounts (and the host's /proc) are untouched", "host", ns.as_str());
+        s.check_eq(
+            "the lab's mounts (and the host's /proc) are untouched",
+            "host",
+            ns.as_str(),
+        );
         Ok(())
     })?;
 
@@ -100,8 +112,16 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         init.send(&())?;
         let status = init.wait(s)?;
         s.observe("PID 1", child::describe(&status));
-        let alive: Vec<i32> = others.into_iter().filter(|p| proc::status(Who::Pid(*p)).is_ok()).collect();
-        s.check("PID 2 was killed by the kernel with PID 1", alive.is_empty(), "no survivors", format!("{} alive", alive.len()));
+        let alive: Vec<i32> = others
+            .into_iter()
+            .filter(|p| proc::status(Who::Pid(*p)).is_ok())
+            .collect();
+        s.check(
+            "PID 2 was killed by the kernel with PID 1",
+            alive.is_empty(),
+            "no survivors",
+            format!("{} alive", alive.len()),
+        );
         let res = ops::fork_and_reap(s);
         s.check_errno("fork() into a namespace whose init is gone", Errno::ENOMEM, &res);
         Ok(())

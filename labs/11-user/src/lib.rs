@@ -54,13 +54,23 @@ struct Me {
 
 fn me() -> anyhow::Result<Me> {
     let st = proc::status(Who::This)?;
-    Ok(Me { uid: getuid().as_raw(), cap_eff: proc::cap_names(st.capeff) })
+    Ok(Me {
+        uid: getuid().as_raw(),
+        cap_eff: proc::cap_names(st.capeff),
+    })
 }
 
 fn run(lab: &mut Lab) -> Result<(), Halt> {
     let caller = Uid::effective().as_raw();
     lab.step(&CALLER, |s| {
-        s.observe("euid", if caller == 0 { "root (0)" } else { "an unprivileged user" });
+        s.observe(
+            "euid",
+            if caller == 0 {
+                "root (0)"
+            } else {
+                "an unprivileged user"
+            },
+        );
         s.observe_ns("user namespace of the lab", Who::This, "user")?;
         Ok(())
     })?;
@@ -93,7 +103,11 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         s.observe("getuid() inside, before a mapping", before.uid);
         s.check_eq("unmapped, the child is the overflow uid", &overflow, &before.uid);
         s.observe("CapEff inside", &before.cap_eff);
-        s.check_eq("it has every capability in the new namespace", "full", before.cap_eff.as_str());
+        s.check_eq(
+            "it has every capability in the new namespace",
+            "full",
+            before.cap_eff.as_str(),
+        );
         Ok(child)
     })?;
     // ANCHOR_END: create
@@ -117,7 +131,10 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         s.check_eq("inside, the child is root", &0, &after.uid);
         let outside = proc::status(Who::Pid(pid))?.euid;
         s.check_eq("outside, it is still the caller", &caller, &outside);
-        s.observe("outside, the child's uid is", if outside == caller { "the caller's" } else { "another" });
+        s.observe(
+            "outside, the child's uid is",
+            if outside == caller { "the caller's" } else { "another" },
+        );
         Ok(())
     })?;
     // ANCHOR_END: map
@@ -138,12 +155,19 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         let before = gethostname()?;
         child.send(&())?;
         let res: Result<(), i32> = child.recv(s)?;
-        s.check_ok("sethostname in a UTS namespace the child created", &res.map_err(Errno::from_raw));
+        s.check_ok(
+            "sethostname in a UTS namespace the child created",
+            &res.map_err(Errno::from_raw),
+        );
         let name: String = child.recv(s)?;
         s.check_eq("the child's hostname", "lab-11", name.as_str());
         child.wait(s)?;
         let after = gethostname()?;
-        s.check_unchanged("the host's hostname", &before.to_string_lossy(), &after.to_string_lossy());
+        s.check_unchanged(
+            "the host's hostname",
+            &before.to_string_lossy(),
+            &after.to_string_lossy(),
+        );
         Ok(())
     })?;
     Ok(())

@@ -29,7 +29,8 @@ impl CgroupMode {
                 if magic(&format!("{root}/unified")) == Some(CGROUP2_SUPER_MAGIC) {
                     CgroupMode::Hybrid
                 } else if std::fs::read_dir(root).is_ok_and(|d| {
-                    d.flatten().any(|e| magic(&e.path().to_string_lossy()) == Some(CGROUP_SUPER_MAGIC))
+                    d.flatten()
+                        .any(|e| magic(&e.path().to_string_lossy()) == Some(CGROUP_SUPER_MAGIC))
                 }) {
                     CgroupMode::V1
                 } else {

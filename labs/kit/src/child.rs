@@ -31,8 +31,13 @@ struct Channel {
 
 impl Channel {
     fn new(sock: UnixStream) -> Result<Self, KitError> {
-        let writer = sock.try_clone().map_err(|e| KitError::Channel(format!("socketpair: {e}")))?;
-        Ok(Channel { reader: BufReader::new(sock), writer })
+        let writer = sock
+            .try_clone()
+            .map_err(|e| KitError::Channel(format!("socketpair: {e}")))?;
+        Ok(Channel {
+            reader: BufReader::new(sock),
+            writer,
+        })
     }
 
     fn send(&mut self, msg: &Msg) -> Result<(), KitError> {
@@ -126,7 +131,11 @@ where
         }
         Forked::Parent(pid) => {
             drop(theirs);
-            Ok(Child { pid, chan: Channel::new(ours)?, reaped: false })
+            Ok(Child {
+                pid,
+                chan: Channel::new(ours)?,
+                reaped: false,
+            })
         }
     }
 }
@@ -153,7 +162,9 @@ impl Child {
                 None => {
                     let status = waitpid(self.pid, None);
                     self.reaped = true;
-                    return Err(KitError::Channel(format!("the child ended without answering ({status:?})")));
+                    return Err(KitError::Channel(format!(
+                        "the child ended without answering ({status:?})"
+                    )));
                 }
             }
         }
@@ -170,7 +181,10 @@ impl Child {
                 Ok(None) | Err(_) => break,
             }
         }
-        let status = waitpid(self.pid, None).map_err(|e| KitError::Sys { call: "waitpid()", errno: e })?;
+        let status = waitpid(self.pid, None).map_err(|e| KitError::Sys {
+            call: "waitpid()",
+            errno: e,
+        })?;
         self.reaped = true;
         match error {
             Some(e) => Err(KitError::Child(e)),
@@ -180,7 +194,10 @@ impl Child {
 
     /// Reap the child without reading its channel (after it was told to exit or killed).
     pub fn reap(mut self) -> Result<WaitStatus, KitError> {
-        let status = waitpid(self.pid, None).map_err(|e| KitError::Sys { call: "waitpid()", errno: e })?;
+        let status = waitpid(self.pid, None).map_err(|e| KitError::Sys {
+            call: "waitpid()",
+            errno: e,
+        })?;
         self.reaped = true;
         Ok(status)
     }
@@ -200,6 +217,10 @@ pub fn describe(status: &WaitStatus) -> String {
     match status {
         WaitStatus::Exited(_, code) => format!("exited {code}"),
         WaitStatus::Signaled(_, sig, _) => format!("killed by {sig:?}"),
-        other => format!("{other:?}").split('(').next().unwrap_or("unknown").to_lowercase(),
+        other => format!("{other:?}")
+            .split('(')
+            .next()
+            .unwrap_or("unknown")
+            .to_lowercase(),
     }
 }

@@ -35,11 +35,7 @@ impl LabDecl {
 
     /// The most privilege any step needs.
     pub fn privilege(&self) -> Privilege {
-        self.steps
-            .iter()
-            .map(|s| s.privilege)
-            .max()
-            .unwrap_or(Privilege::None)
+        self.steps.iter().map(|s| s.privilege).max().unwrap_or(Privilege::None)
     }
 
     /// Whether `query` names this lab: `06`, `6`, `uts` or `06-uts`.
@@ -195,7 +191,10 @@ impl From<&LabDecl> for LabSummary {
             steps: d
                 .steps
                 .iter()
-                .map(|s| StepSummary { title: s.title, privilege: s.privilege })
+                .map(|s| StepSummary {
+                    title: s.title,
+                    privilege: s.privilege,
+                })
                 .collect(),
         }
     }

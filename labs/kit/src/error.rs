@@ -50,12 +50,18 @@ pub enum KitError {
 impl KitError {
     /// Wrap an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        KitError::Io { path: path.into(), err: source }
+        KitError::Io {
+            path: path.into(),
+            err: source,
+        }
     }
 
     /// Wrap a procfs error with what was being read.
     pub fn proc(what: impl Into<String>, source: procfs::ProcError) -> Self {
-        KitError::Proc { what: what.into(), err: source }
+        KitError::Proc {
+            what: what.into(),
+            err: source,
+        }
     }
 }
 

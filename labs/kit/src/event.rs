@@ -211,7 +211,9 @@ impl LabReport {
     /// Fold one event into the report.
     pub fn apply(&mut self, event: &Event) -> Result<(), ProtocolError> {
         match event {
-            Event::LabStart { id, slug, title, mode, .. } => {
+            Event::LabStart {
+                id, slug, title, mode, ..
+            } => {
                 self.id.clone_from(id);
                 self.slug.clone_from(slug);
                 self.title.clone_from(title);
@@ -233,7 +235,12 @@ impl LabReport {
                 name: name.clone(),
                 value: value.clone(),
             }),
-            Event::Check { name, ok, expected, actual } => self.current("check")?.checks.push(Check {
+            Event::Check {
+                name,
+                ok,
+                expected,
+                actual,
+            } => self.current("check")?.checks.push(Check {
                 name: name.clone(),
                 ok: *ok,
                 expected: expected.clone(),
@@ -261,21 +268,15 @@ impl LabReport {
         }
     }
 
-    /// A lab's status from its steps: any failure fails it; otherwise it passes
-    /// when a step passed; otherwise it is unsupported or skipped.
+    /// A lab's status from its steps: the worst of them, in the order error,
+    /// fail, unsupported, skip, pass. A lab passes only when the whole lesson
+    /// ran; its steps say which parts did.
     pub fn status_from_steps(steps: &[StepReport]) -> Status {
         let has = |s: Status| steps.iter().any(|st| st.status == Some(s));
-        if has(Status::Error) {
-            Status::Error
-        } else if has(Status::Fail) {
-            Status::Fail
-        } else if has(Status::Pass) {
-            Status::Pass
-        } else if has(Status::Unsupported) {
-            Status::Unsupported
-        } else {
-            Status::Skip
-        }
+        [Status::Error, Status::Fail, Status::Unsupported, Status::Skip]
+            .into_iter()
+            .find(|s| has(*s))
+            .unwrap_or(Status::Pass)
     }
 
     /// The first step that did not pass, with its reason: the lab's reason.
@@ -304,12 +305,32 @@ mod tests {
     fn folds_a_lab_run() {
         let mut r = LabReport::default();
         let events = [
-            Event::LabStart { id: "06".into(), slug: "uts".into(), title: "UTS".into(), mode: "root".into(), steps: 1 },
+            Event::LabStart {
+                id: "06".into(),
+                slug: "uts".into(),
+                title: "UTS".into(),
+                mode: "root".into(),
+                steps: 1,
+            },
             start(0),
-            Event::Call { text: "unshare(CLONE_NEWUTS) = 0".into() },
-            Event::Check { name: "c".into(), ok: true, expected: "a".into(), actual: "a".into() },
-            Event::StepEnd { status: Status::Pass, reason: None, rerun: None },
-            Event::LabEnd { status: Status::Pass, reason: None },
+            Event::Call {
+                text: "unshare(CLONE_NEWUTS) = 0".into(),
+            },
+            Event::Check {
+                name: "c".into(),
+                ok: true,
+                expected: "a".into(),
+                actual: "a".into(),
+            },
+            Event::StepEnd {
+                status: Status::Pass,
+                reason: None,
+                rerun: None,
+            },
+            Event::LabEnd {
+                status: Status::Pass,
+                reason: None,
+            },
         ];
         for e in &events {
             r.apply(e).expect("valid event order");
@@ -327,21 +348,37 @@ mod tests {
         let e = Event::Call { text: "x".into() };
         assert_eq!(r.apply(&e), Err(ProtocolError::OutsideStep("call")));
         r.apply(&start(0)).expect("step start");
-        r.apply(&Event::StepEnd { status: Status::Pass, reason: None, rerun: None }).expect("end");
+        r.apply(&Event::StepEnd {
+            status: Status::Pass,
+            reason: None,
+            rerun: None,
+        })
+        .expect("end");
         assert_eq!(r.apply(&e), Err(ProtocolError::OutsideStep("call")));
     }
 
     #[test]
     fn event_lines_round_trip() {
-        let e = Event::Check { name: "n".into(), ok: false, expected: "1".into(), actual: "2".into() };
+        let e = Event::Check {
+            name: "n".into(),
+            ok: false,
+            expected: "1".into(),
+            actual: "2".into(),
+        };
         let line = serde_json::to_string(&e).expect("serializable");
-        assert_eq!(line, r#"{"event":"check","name":"n","ok":false,"expected":"1","actual":"2"}"#);
+        assert_eq!(
+            line,
+            r#"{"event":"check","name":"n","ok":false,"expected":"1","actual":"2"}"#
+        );
         assert_eq!(LabReport::parse_line(&line), Ok(e));
-        assert!(matches!(LabReport::parse_line("garbage"), Err(ProtocolError::Malformed(_))));
+        assert!(matches!(
+            LabReport::parse_line("garbage"),
+            Err(ProtocolError::Malformed(_))
+        ));
     }
 
     #[test]
-    fn lab_status_prefers_fail_then_pass() {
+    fn lab_status_is_the_worst_step() {
         let step = |s| StepReport {
             title: String::new(),
             privilege: "none".into(),
@@ -353,9 +390,18 @@ mod tests {
             checks: vec![],
         };
         use Status::*;
-        assert_eq!(LabReport::status_from_steps(&[step(Pass), step(Skip)]), Pass);
-        assert_eq!(LabReport::status_from_steps(&[step(Pass), step(Fail), step(Skip)]), Fail);
-        assert_eq!(LabReport::status_from_steps(&[step(Skip), step(Unsupported)]), Unsupported);
+        assert_eq!(LabReport::status_from_steps(&[step(Pass), step(Pass)]), Pass);
+        assert_eq!(LabReport::status_from_steps(&[step(Pass), step(Skip)]), Skip);
+        assert_eq!(
+            LabReport::status_from_steps(&[step(Pass), step(Fail), step(Skip)]),
+            Fail
+        );
+        assert_eq!(
+            LabReport::status_from_steps(&[step(Skip), step(Unsupported)]),
+            Unsupported
+        );
         assert_eq!(LabReport::status_from_steps(&[step(Skip)]), Skip);
+        assert_eq!(LabReport::status_from_steps(&[step(Fail), step(Error)]), Error);
+        assert_eq!(LabReport::status_from_steps(&[]), Pass);
     }
 }

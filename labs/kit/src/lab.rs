@@ -131,7 +131,12 @@ impl Lab {
         decl: &'static StepDecl,
         body: impl FnOnce(&mut Step<'_>) -> anyhow::Result<T>,
     ) -> Result<T, Halt> {
-        let index = match self.decl.steps.iter().position(|s| std::ptr::eq(s, decl) || s.title == decl.title) {
+        let index = match self
+            .decl
+            .steps
+            .iter()
+            .position(|s| std::ptr::eq(s, decl) || s.title == decl.title)
+        {
             Some(i) if i == self.next => i,
             found => {
                 let msg = format!(
@@ -153,7 +158,11 @@ impl Lab {
         if let Err((status, reason)) = privilege::gate(decl.privilege, self.mode, &self.caller, self.blocker.as_deref())
         {
             let rerun = (status == Status::Skip).then(|| rerun_command(self.decl));
-            self.sink.emit(Event::StepEnd { status, reason: Some(reason), rerun });
+            self.sink.emit(Event::StepEnd {
+                status,
+                reason: Some(reason),
+                rerun,
+            });
             self.halted = Some((index, status));
             return Err(Halt);
         }
@@ -167,12 +176,20 @@ impl Lab {
                 } else {
                     (Status::Fail, Some(format!("{failed} check(s) failed")))
                 };
-                self.sink.emit(Event::StepEnd { status, reason, rerun: None });
+                self.sink.emit(Event::StepEnd {
+                    status,
+                    reason,
+                    rerun: None,
+                });
                 Ok(value)
             }
             Err(e) => {
                 let reason = format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ");
-                self.sink.emit(Event::StepEnd { status: Status::Fail, reason: Some(reason), rerun: None });
+                self.sink.emit(Event::StepEnd {
+                    status: Status::Fail,
+                    reason: Some(reason),
+                    rerun: None,
+                });
                 self.halted = Some((index, Status::Fail));
                 Err(Halt)
             }
@@ -194,14 +211,25 @@ impl Lab {
                     // The gate decides: a later step may need even more.
                     match privilege::gate(s.privilege, self.mode, &self.caller, self.blocker.as_deref()) {
                         Err((st, r)) => (st, r),
-                        Ok(()) => (status, format!("needs step {} ({}), which did not run", halted_at + 1, self.decl.steps[halted_at].title)),
+                        Ok(()) => (
+                            status,
+                            format!(
+                                "needs step {} ({}), which did not run",
+                                halted_at + 1,
+                                self.decl.steps[halted_at].title
+                            ),
+                        ),
                     }
                 }
                 Status::Error => (Status::Error, "not reached: the lab broke".to_string()),
                 _ => (Status::Fail, format!("not reached: step {} failed", halted_at + 1)),
             };
             let rerun = (status == Status::Skip).then(|| rerun_command(self.decl));
-            self.sink.emit(Event::StepEnd { status, reason: Some(reason), rerun });
+            self.sink.emit(Event::StepEnd {
+                status,
+                reason: Some(reason),
+                rerun,
+            });
         }
         let status = LabReport::status_from_steps(&self.sink.report.steps);
         let reason = match status {
@@ -232,7 +260,10 @@ pub fn requirement_missing(r: &Requirement) -> Option<String> {
         Requirement::Kernel(major, minor) => {
             let v = procfs::KernelVersion::current().ok()?;
             ((u32::from(v.major), u32::from(v.minor)) < (major, minor)).then(|| {
-                format!("needs Linux {major}.{minor} or newer; this is {}.{}.{}", v.major, v.minor, v.patch)
+                format!(
+                    "needs Linux {major}.{minor} or newer; this is {}.{}.{}",
+                    v.major, v.minor, v.patch
+                )
             })
         }
     }
@@ -241,10 +272,23 @@ pub fn requirement_missing(r: &Requirement) -> Option<String> {
 /// Run a lab in this process, writing its events to stdout. Returns its report.
 pub fn run_lab(decl: &'static LabDecl, format: Format) -> LabReport {
     let caller = Caller::read();
-    let sink = Sink { format, renderer: Renderer::default(), report: LabReport::default() };
+    let sink = Sink {
+        format,
+        renderer: Renderer::default(),
+        report: LabReport::default(),
+    };
     // The baseline is taken before anything changes: "host" means where the lab started.
     let namer = NsNamer::from_this_process().unwrap_or_default();
-    let mut lab = Lab { decl, caller: caller.clone(), mode: Mode::Restricted, blocker: None, namer, sink, next: 0, halted: None };
+    let mut lab = Lab {
+        decl,
+        caller: caller.clone(),
+        mode: Mode::Restricted,
+        blocker: None,
+        namer,
+        sink,
+        next: 0,
+        halted: None,
+    };
 
     let missing: Vec<String> = decl.requires.iter().filter_map(requirement_missing).collect();
     let mut setup = Vec::new();
@@ -291,11 +335,18 @@ pub fn run_lab(decl: &'static LabDecl, format: Format) -> LabReport {
                 why: s.why.into(),
                 privilege: s.privilege.as_str().into(),
             });
-            lab.sink.emit(Event::StepEnd { status: Status::Unsupported, reason: Some(reason.clone()), rerun: None });
+            lab.sink.emit(Event::StepEnd {
+                status: Status::Unsupported,
+                reason: Some(reason.clone()),
+                rerun: None,
+            });
         }
         lab.next = decl.steps.len();
         let reason = Some(reason.clone());
-        lab.sink.emit(Event::LabEnd { status: Status::Unsupported, reason });
+        lab.sink.emit(Event::LabEnd {
+            status: Status::Unsupported,
+            reason,
+        });
         return lab.sink.report;
     }
 

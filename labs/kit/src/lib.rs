@@ -74,7 +74,13 @@ pub fn main(decl: &'static LabDecl) -> ExitCode {
         }
         Err(e) => {
             let msg = e.to_string();
-            eprintln!("error: {}", msg.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: "));
+            eprintln!(
+                "error: {}",
+                msg.lines()
+                    .next()
+                    .unwrap_or("invalid arguments")
+                    .trim_start_matches("error: ")
+            );
             return ExitCode::from(2);
         }
     };

@@ -35,7 +35,12 @@ pub trait Narrate {
     }
 
     /// Narrate a system call whose return value is worth showing (`= 3`).
-    fn call_shows<T>(&mut self, call: impl Display, res: Result<T, Errno>, shown: impl Fn(&T) -> String) -> Result<T, Errno> {
+    fn call_shows<T>(
+        &mut self,
+        call: impl Display,
+        res: Result<T, Errno>,
+        shown: impl Fn(&T) -> String,
+    ) -> Result<T, Errno> {
         let text = match &res {
             Ok(v) => format!("{call} = {}", shown(v)),
             Err(e) => format!("{call} = -1 {}", errno_text(*e)),
@@ -46,13 +51,22 @@ pub trait Narrate {
 
     /// Record a value read back from the kernel (already normalized).
     fn observe(&mut self, name: impl Into<String>, value: impl Serialize) {
-        let value = serde_json::to_value(value).unwrap_or_else(|e| serde_json::Value::String(format!("<unserializable: {e}>")));
-        self.emit(Event::Observe { name: name.into(), value });
+        let value =
+            serde_json::to_value(value).unwrap_or_else(|e| serde_json::Value::String(format!("<unserializable: {e}>")));
+        self.emit(Event::Observe {
+            name: name.into(),
+            value,
+        });
     }
 
     /// Record a check; returns whether it held.
     fn check(&mut self, name: impl Into<String>, ok: bool, expected: impl Display, actual: impl Display) -> bool {
-        self.emit(Event::Check { name: name.into(), ok, expected: expected.to_string(), actual: actual.to_string() });
+        self.emit(Event::Check {
+            name: name.into(),
+            ok,
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+        });
         ok
     }
 
@@ -113,14 +127,13 @@ mod tests {
         let _ = s.call("unshare(CLONE_NEWUTS)", Ok::<(), Errno>(()));
         let _ = s.call("sethostname(\"x\")", Err::<(), Errno>(Errno::EPERM));
         let _ = s.call_shows("open(\"/f\")", Ok::<i32, Errno>(3), |fd| fd.to_string());
-        let texts: Vec<_> = s
-            .0
-            .iter()
-            .map(|e| match e {
-                Event::Call { text } => text.as_str(),
-                _ => "",
-            })
-            .collect();
+        let texts: Vec<_> =
+            s.0.iter()
+                .map(|e| match e {
+                    Event::Call { text } => text.as_str(),
+                    _ => "",
+                })
+                .collect();
         assert_eq!(
             texts,
             [
@@ -138,9 +151,16 @@ mod tests {
         assert!(!s.check_errno("refused", Errno::EPERM, &Ok::<(), Errno>(())));
         assert!(s.check_unchanged("hostname", &"myhost", &"myhost"));
         assert!(!s.check_unchanged("hostname", &"myhost", &"lab"));
-        let Event::Check { expected, actual, .. } = &s.0[2] else { panic!("not a check") };
+        let Event::Check { expected, actual, .. } = &s.0[2] else {
+            panic!("not a check")
+        };
         assert_eq!((expected.as_str(), actual.as_str()), ("unchanged", "unchanged"));
-        let Event::Check { expected, actual, ok, .. } = &s.0[3] else { panic!("not a check") };
+        let Event::Check {
+            expected, actual, ok, ..
+        } = &s.0[3]
+        else {
+            panic!("not a check")
+        };
         assert_eq!((expected.as_str(), actual.as_str(), *ok), ("myhost", "lab", false));
     }
 }

@@ -37,7 +37,13 @@ pub fn private_mount_ns(n: &mut impl Narrate) -> nix::Result<()> {
     unshare_ns(n, CloneFlags::CLONE_NEWNS)?;
     n.call(
         "mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE, NULL)",
-        mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>),
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+            None::<&str>,
+        ),
     )
 }
 
@@ -60,13 +66,22 @@ pub fn mount_proc(n: &mut impl Narrate, target: &str) -> nix::Result<()> {
 pub fn mount_tmpfs(n: &mut impl Narrate, target: &str) -> nix::Result<()> {
     n.call(
         format!("mount(\"lab-scratch\", \"{target}\", \"tmpfs\", 0, \"mode=0755\")"),
-        mount(Some("lab-scratch"), target, Some("tmpfs"), MsFlags::empty(), Some("mode=0755")),
+        mount(
+            Some("lab-scratch"),
+            target,
+            Some("tmpfs"),
+            MsFlags::empty(),
+            Some("mode=0755"),
+        ),
     )
 }
 
 /// `umount2(target, MNT_DETACH)`.
 pub fn detach(n: &mut impl Narrate, target: &str) -> nix::Result<()> {
-    n.call(format!("umount2(\"{target}\", MNT_DETACH)"), umount2(target, MntFlags::MNT_DETACH))
+    n.call(
+        format!("umount2(\"{target}\", MNT_DETACH)"),
+        umount2(target, MntFlags::MNT_DETACH),
+    )
 }
 
 /// `fork()` a child that exits at once, and reap it: whether the caller can

@@ -137,7 +137,11 @@ pub fn enter_userns_as_root() -> Result<Vec<String>, (Vec<String>, Errno)> {
         ("/proc/self/gid_map", format!("0 {gid} 1")),
     ] {
         let res = fs::write(path, &content).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)));
-        let shown = if path.ends_with("setgroups") { content.clone() } else { "0 <caller> 1".to_string() };
+        let shown = if path.ends_with("setgroups") {
+            content.clone()
+        } else {
+            "0 <caller> 1".to_string()
+        };
         said.push(crate::narrate::call_text(&format!("write({path}, \"{shown}\")"), &res));
         if let Err(e) = res {
             return Err((said, e));

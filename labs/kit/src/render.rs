@@ -66,15 +66,28 @@ impl Renderer {
     /// Render one event to `out`.
     pub fn render(&mut self, e: &Event, out: &mut impl Write) -> std::io::Result<()> {
         match e {
-            Event::LabStart { id, title, mode, steps, .. } => {
+            Event::LabStart {
+                id, title, mode, steps, ..
+            } => {
                 self.steps = *steps;
                 self.counts = [0; 5];
                 writeln!(out)?;
-                writeln!(out, "{} {}  {}", format!("Lab {id}").bold().cyan(), title.bold(), format!("[{mode}]").dimmed())?;
+                writeln!(
+                    out,
+                    "{} {}  {}",
+                    format!("Lab {id}").bold().cyan(),
+                    title.bold(),
+                    format!("[{mode}]").dimmed()
+                )?;
                 writeln!(out, "{}", "─".repeat(72).dimmed())?;
             }
             Event::Setup { text } => writeln!(out, "  {} {}", "setup".dimmed(), text.blue())?,
-            Event::StepStart { index, title, why, privilege } => {
+            Event::StepStart {
+                index,
+                title,
+                why,
+                privilege,
+            } => {
                 writeln!(out)?;
                 writeln!(
                     out,
@@ -97,7 +110,12 @@ impl Renderer {
                 writeln!(out, "{INDENT}{} {}: {}", "·".dimmed(), name, v)?
             }
             Event::Check { name, ok: true, .. } => writeln!(out, "{INDENT}{} {name}", "✓".green().bold())?,
-            Event::Check { name, ok: false, expected, actual } => {
+            Event::Check {
+                name,
+                ok: false,
+                expected,
+                actual,
+            } => {
                 writeln!(out, "{INDENT}{} {name}", "✗".red().bold())?;
                 writeln!(out, "{INDENT}    expected: {}", expected.green())?;
                 writeln!(out, "{INDENT}    actual:   {}", actual.red())?;
@@ -172,7 +190,12 @@ mod tests {
         colored::control::set_override(false);
         let mut r = Renderer::default();
         let mut out = Vec::new();
-        let e = Event::Check { name: "pid".into(), ok: false, expected: "1".into(), actual: "2".into() };
+        let e = Event::Check {
+            name: "pid".into(),
+            ok: false,
+            expected: "1".into(),
+            actual: "2".into(),
+        };
         r.render(&e, &mut out).expect("write to vec");
         let text = String::from_utf8(out).expect("utf-8");
         assert_eq!(text, "      ✗ pid\n          expected: 1\n          actual:   2\n");

@@ -42,7 +42,10 @@ pub fn fork_tied() -> Result<Forked, KitError> {
             }
             Ok(Forked::Child)
         }
-        Err(e) => Err(KitError::Sys { call: "fork()", errno: e }),
+        Err(e) => Err(KitError::Sys {
+            call: "fork()",
+            errno: e,
+        }),
     }
 }
 
@@ -88,7 +91,10 @@ pub fn catch_interrupts() -> Result<(), KitError> {
         // SAFETY: the handler only stores to an atomic, which is
         // async-signal-safe; no other handler for these signals is replaced
         // that someone relies on.
-        unsafe { sigaction(sig, &action) }.map_err(|e| KitError::Sys { call: "sigaction()", errno: e })?;
+        unsafe { sigaction(sig, &action) }.map_err(|e| KitError::Sys {
+            call: "sigaction()",
+            errno: e,
+        })?;
     }
     Ok(())
 }
@@ -106,6 +112,9 @@ pub fn fork_untied() -> Result<Forked, KitError> {
     match unsafe { nix::unistd::fork() } {
         Ok(ForkResult::Parent { child }) => Ok(Forked::Parent(child)),
         Ok(ForkResult::Child) => Ok(Forked::Child),
-        Err(e) => Err(KitError::Sys { call: "fork()", errno: e }),
+        Err(e) => Err(KitError::Sys {
+            call: "fork()",
+            errno: e,
+        }),
     }
 }

@@ -1,0 +1,125 @@
+//! The `lab` command: parse, dispatch, print, exit.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::cli::{Cli, Command, OutputFormat, one_line};
+use crate::env::{Readiness, readiness};
+use crate::registry::{LABS, find};
+use crate::{doctor, explain, run};
+use clap::Parser;
+
+/// The whole of `lab`: what `main` calls.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => return usage(&one_line(&e)),
+    };
+    cli.color.apply();
+    match cli.command {
+        Command::List { format } => list(format),
+        Command::Run { ids, format, timeout } => {
+            let mut labs = Vec::new();
+            for id in &ids {
+                match find(id) {
+                    Some(l) if !labs.iter().any(|x: &&lab_kit::LabDecl| x.id == l.id) => labs.push(l),
+                    Some(_) => {}
+                    None => return usage(&format!("error: unknown lab '{id}' (see `lab list`)")),
+                }
+            }
+            if labs.is_empty() {
+                labs = LABS.to_vec();
+            }
+            let (environment, _, _) = crate::env::probe();
+            if let Err(e) = lab_kit::sys::catch_interrupts() {
+                eprintln!("warning: {e}");
+            }
+            let report = run::run_all(&labs, environment, format, Duration::from_secs(timeout));
+            let mut out = std::io::stdout().lock();
+            let _ = match format {
+                OutputFormat::Human => run::print_summary(&report, &mut out),
+                OutputFormat::Json => write_json(&report, &mut out),
+            };
+            ExitCode::from(report.exit_code())
+        }
+        Command::Explain { id } => match find(&id) {
+            Some(l) => {
+                print!("{}", explain::render(l.explanation));
+                ExitCode::SUCCESS
+            }
+            None => usage(&format!("error: unknown lab '{id}' (see `lab list`)")),
+        },
+        Command::Doctor { format } => {
+            let d = doctor::gather();
+            let mut out = std::io::stdout().lock();
+            let _ = match format {
+                OutputFormat::Human => doctor::print(&d, &mut out),
+                OutputFormat::Json => write_json(&d, &mut out),
+            };
+            ExitCode::SUCCESS
+        }
+        Command::RunLab { id, format } => match find(&id) {
+            Some(l) => ExitCode::from(lab_kit::lab::exit_code(&lab_kit::lab::run_lab(l, format))),
+            None => usage(&format!("error: unknown lab '{id}'")),
+        },
+    }
+}
+
+fn usage(msg: &str) -> ExitCode {
+    eprintln!("{msg}");
+    ExitCode::from(2)
+}
+
+fn write_json(value: &impl serde::Serialize, out: &mut impl Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)
+}
+
+fn list(format: OutputFormat) -> ExitCode {
+    let summaries: Vec<lab_kit::decl::LabSummary> = LABS.iter().map(|l| (*l).into()).collect();
+    let mut out = std::io::stdout().lock();
+    if format == OutputFormat::Json {
+        let _ = write_json(&summaries, &mut out);
+        return ExitCode::SUCCESS;
+    }
+    use colored::Colorize;
+    let (_, caller, userns) = crate::env::probe();
+    let _ = writeln!(
+        out,
+        "{}",
+        format!(
+            "{:<3} {:<10} {:<8} {:<8} {:<44} {}",
+            "id", "slug", "needs", "here", "title", "mechanisms"
+        )
+        .bold()
+    );
+    for l in LABS {
+        let (ready, _) = readiness(l, &caller, &userns);
+        let here = match ready {
+            Readiness::Full => "full".green(),
+            Readiness::Partial => "partial".yellow(),
+            Readiness::None => "none".red(),
+        };
+        let pad = " ".repeat(8 - format!("{ready:?}").len());
+        let mechs: Vec<&str> = l.mechanisms.iter().map(|m| m.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "{:<3} {:<10} {:<8} {here}{pad} {:<44} {}",
+            l.id,
+            l.slug,
+            l.privilege().as_str(),
+            l.title,
+            mechs.join(",")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n`lab doctor` says why a lab cannot run fully here; `lab run ID` runs one."
+    );
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,4 @@
+//! The `lab` runner, built inside the tests package.
+fn main() -> std::process::ExitCode {
+    lab_runner::app::main()
+}

@@ -1,0 +1,141 @@
+//! The command line: every misuse gives one line on stderr and exit 2;
+//! the machine formats parse.
+
+mod common;
+
+use std::process::Command;
+
+use common::LAB;
+
+fn lab(args: &[&str]) -> std::process::Output {
+    Command::new(LAB)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the runner starts")
+}
+
+#[test]
+fn misuse_is_one_line_and_exit_2() {
+    let cases: &[&[&str]] = &[
+        &["run", "99"],
+        &["run", "06", "nope"],
+        &["run", "--format", "xml"],
+        &["run", "--format", "json", "--format", "human"],
+        &["run", "--timeout", "0"],
+        &["run", "--timeout", "soon"],
+        &["run", "--bogus"],
+        &["frob"],
+        &[],
+        &["explain"],
+        &["explain", "99"],
+        &["list", "--format", "yaml"],
+        &["doctor", "--color", "sometimes"],
+        &["__lab", "99"],
+    ];
+    for args in cases {
+        let out = lab(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "`lab {}` should exit 2; stderr: {stderr}",
+            args.join(" ")
+        );
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "`lab {}` should say one line, said:\n{stderr}",
+            args.join(" ")
+        );
+        assert!(stderr.starts_with("error: "), "`lab {}`: {stderr}", args.join(" "));
+        assert!(out.stdout.is_empty(), "`lab {}` printed on stdout", args.join(" "));
+    }
+}
+
+#[test]
+fn unknown_lab_names_the_id() {
+    let out = lab(&["run", "99"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: unknown lab '99' (see `lab list`)"
+    );
+}
+
+#[test]
+fn help_documents_exit_codes() {
+    let out = lab(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for code in ["0 ", "1 ", "2 ", "3 ", "130 "] {
+        assert!(
+            text.contains(&format!("\n  {code}")),
+            "--help does not document exit code {code}:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn list_json_has_every_declared_field() {
+    let out = lab(&["list", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("list --format json is JSON");
+    let labs = v.as_array().expect("an array");
+    assert_eq!(labs.len(), lab_runner::registry::LABS.len());
+    for (l, decl) in labs.iter().zip(lab_runner::registry::LABS) {
+        assert_eq!(l["id"], decl.id);
+        assert_eq!(l["slug"], decl.slug);
+        assert_eq!(l["title"], decl.title);
+        assert!(l["mechanisms"].as_array().is_some_and(|m| !m.is_empty()));
+        assert!(["none", "userns", "root"].contains(&l["privilege"].as_str().unwrap_or("")));
+    }
+}
+
+#[test]
+fn ids_are_accepted_in_every_form() {
+    for id in ["06", "6", "uts", "06-uts"] {
+        let out = lab(&["explain", id]);
+        assert_eq!(out.status.code(), Some(0), "explain {id}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("UTS namespace"));
+    }
+}
+
+#[test]
+fn run_json_reports_environment_labs_and_summary() {
+    require_root!();
+    let out = lab(&["run", "--format", "json", "06", "uts"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("run --format json is JSON");
+    for key in ["kernel", "cgroup_mode", "euid", "userns"] {
+        assert!(v["environment"].get(key).is_some(), "environment lacks {key}");
+    }
+    let labs = v["labs"].as_array().expect("labs");
+    assert_eq!(labs.len(), 1, "a lab named twice runs once");
+    assert_eq!(labs[0]["status"], "pass");
+    assert!(labs[0]["duration_ms"].is_u64());
+    assert!(labs[0]["steps"][0]["checks"].is_array());
+    assert_eq!(v["summary"]["pass"], 1);
+}
+
+#[test]
+fn no_color_means_no_escape_codes() {
+    let out = lab(&["--color", "always", "list"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains('\x1b'),
+        "--color always colours"
+    );
+    let out = Command::new(LAB)
+        .args(["list"])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains('\x1b'),
+        "NO_COLOR is honoured"
+    );
+}

@@ -1,0 +1,217 @@
+//! Shared by the integration tests: run the runner under test in a given privilege
+#![allow(dead_code)] // each test file uses a part of it
+//! mode, fold its output, and read the host's state before and after.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use lab_kit::event::LabReport;
+
+/// The runner under test.
+pub const LAB: &str = env!("CARGO_BIN_EXE_lab-under-test");
+/// The workspace root.
+pub const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+/// The no-userns wrapper.
+pub const NO_USERNS: &str = env!("CARGO_BIN_EXE_no-userns");
+
+/// Whether the tests run as real root (the CI case).
+pub fn is_root() -> bool {
+    lab_kit::privilege::Caller::read().is_real_root()
+}
+
+/// Print why a test cannot run here and return from it.
+#[macro_export]
+macro_rules! require_root {
+    () => {
+        if !common::is_root() {
+            eprintln!("skipped: needs real root (run `sudo cargo test --workspace`)");
+            return;
+        }
+    };
+}
+
+/// The privilege modes the suite is run in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Root with every capability.
+    Root,
+    /// Root without CAP_SYS_ADMIN (dropped from the bounding set first).
+    RootNoSysAdmin,
+    /// uid/gid 65534.
+    Nobody,
+    /// uid/gid 65534 where user namespaces are disabled.
+    NobodyNoUserns,
+    /// Root inside a user namespace (`unshare --user --map-root-user`).
+    UsernsRoot,
+}
+
+impl Mode {
+    /// The snapshot suffix for the mode.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Root => "root",
+            Mode::RootNoSysAdmin => "root-no-sys-admin",
+            Mode::Nobody => "rootless",
+            Mode::NobodyNoUserns => "no-userns",
+            Mode::UsernsRoot => "userns-root",
+        }
+    }
+
+    /// The argv that runs `program args` in this mode (the tests run as root).
+    pub fn argv(self, program: &str, args: &[&str]) -> Vec<String> {
+        let prefix: &[&str] = match self {
+            Mode::Root => &[],
+            Mode::RootNoSysAdmin => &["setpriv", "--bounding-set=-sys_admin", "--inh-caps=-sys_admin", "--"],
+            Mode::Nobody => &[
+                "setpriv",
+                "--reuid",
+                "65534",
+                "--regid",
+                "65534",
+                "--clear-groups",
+                "--",
+            ],
+            Mode::NobodyNoUserns => &[NO_USERNS],
+            Mode::UsernsRoot => &["unshare", "--user", "--map-root-user", "--"],
+        };
+        prefix
+            .iter()
+            .chain([&program])
+            .chain(args)
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    /// A command that runs `program args` in this mode.
+    pub fn command(self, program: &str, args: &[&str]) -> Command {
+        command(&self.argv(program, args))
+    }
+}
+
+/// A command from an argv.
+pub fn command(argv: &[String]) -> Command {
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]).env_remove("CONTAINER_LABS_RERUN");
+    cmd
+}
+
+/// The same command, run under another hostname (in a UTS namespace of its
+/// own), another TMPDIR and another working directory.
+pub fn elsewhere(argv: &[String]) -> Command {
+    let mut full: Vec<String> = [
+        "unshare",
+        "--uts",
+        "--",
+        "sh",
+        "-c",
+        "hostname elsewhere.example && exec \"$@\"",
+        "sh",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    full.extend_from_slice(argv);
+    let mut cmd = command(&full);
+    cmd.env("TMPDIR", "/var/tmp").current_dir("/");
+    cmd
+}
+
+/// Run one lab through the runner's internal entry and fold its events.
+pub fn run_lab(mode: Mode, id: &str) -> (LabReport, Output) {
+    run_folded(mode.command(LAB, &["__lab", id, "--format", "json"]))
+}
+
+/// Run a command that prints protocol lines and fold them.
+pub fn run_folded(mut cmd: Command) -> (LabReport, Output) {
+    let out = cmd.output().expect("the runner under test starts");
+    (fold(&String::from_utf8_lossy(&out.stdout)), out)
+}
+
+/// Fold protocol lines into a report; a malformed line fails the test.
+pub fn fold(stdout: &str) -> LabReport {
+    let mut report = LabReport::default();
+    for line in stdout.lines() {
+        let event = LabReport::parse_line(line).unwrap_or_else(|e| panic!("{e}"));
+        report.apply(&event).unwrap_or_else(|e| panic!("{e}"));
+    }
+    report
+}
+
+/// The machine state the labs promise not to change.
+#[derive(Debug, PartialEq, Eq)]
+pub struct HostState {
+    /// Mount points and sources of `/proc/self/mountinfo` (ids stripped).
+    pub mounts: Vec<String>,
+    /// Hostname.
+    pub hostname: String,
+    /// Lines of `/proc/sysvipc/{msg,sem,shm}`.
+    pub sysvipc: Vec<String>,
+    /// Directories under `/sys/fs/cgroup` (three levels).
+    pub cgroups: Vec<String>,
+    /// Entries of `/run/netns`.
+    pub netns: Vec<String>,
+    /// Network interfaces of the host.
+    pub interfaces: Vec<String>,
+    /// Entries of the temp directory.
+    pub tmp: Vec<String>,
+}
+
+fn list(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn dirs(dir: &Path, depth: usize, out: &mut Vec<String>) {
+    if depth == 0 {
+        return;
+    }
+    if let Ok(d) = std::fs::read_dir(dir) {
+        for e in d.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                out.push(e.path().display().to_string());
+                dirs(&e.path(), depth - 1, out);
+            }
+        }
+    }
+}
+
+impl HostState {
+    /// Read it now.
+    pub fn read() -> HostState {
+        let mut mounts: Vec<String> = std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap_or_default()
+            .lines()
+            .map(|l| l.split(' ').skip(3).collect::<Vec<_>>().join(" "))
+            .collect();
+        mounts.sort();
+        let mut sysvipc = Vec::new();
+        for f in ["msg", "sem", "shm"] {
+            sysvipc.extend(
+                std::fs::read_to_string(format!("/proc/sysvipc/{f}"))
+                    .unwrap_or_default()
+                    .lines()
+                    .skip(1)
+                    .map(String::from),
+            );
+        }
+        let mut cgroups = Vec::new();
+        dirs(Path::new("/sys/fs/cgroup"), 3, &mut cgroups);
+        cgroups.sort();
+        HostState {
+            mounts,
+            hostname: std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default(),
+            sysvipc,
+            cgroups,
+            netns: list(Path::new("/run/netns")),
+            interfaces: list(Path::new("/sys/class/net")),
+            tmp: list(&std::env::temp_dir()),
+        }
+    }
+}
