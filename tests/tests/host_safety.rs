@@ -26,3 +26,35 @@ fn suite_leaves_the_host_unchanged() {
         );
     }
 }
+
+#[test]
+fn without_user_namespaces_rootless_labs_are_unsupported_with_the_reason() {
+    require_root!();
+    let out = Mode::NobodyNoUserns
+        .command(LAB, &["run", "--format", "json"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    for lab in v["labs"].as_array().expect("labs") {
+        let needs_userns = lab["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .any(|s| s["privilege"] != "none");
+        if needs_userns {
+            assert_eq!(lab["status"], "unsupported", "lab {}", lab["id"]);
+            let reason = lab["reason"].as_str().unwrap_or("");
+            assert!(
+                reason.contains("user.max_user_namespaces = 0"),
+                "lab {}: reason {reason:?}",
+                lab["id"]
+            );
+        }
+    }
+}

@@ -96,3 +96,14 @@ pub fn fork_and_reap(n: &mut impl Narrate) -> nix::Result<()> {
     };
     n.call("fork()", res)
 }
+
+/// Scratch space for a lab that must create files: a tmpfs mounted over
+/// `/tmp` *inside the lab's private mount namespace* (call
+/// [`private_mount_ns`] first). The host's `/tmp` is hidden from the lab, not
+/// touched; everything created here disappears with the namespace, even when
+/// the lab is killed, so there is nothing to clean up. Paths under it
+/// (`/tmp/...`) read the same on every machine.
+pub fn scratch(n: &mut impl Narrate) -> nix::Result<std::path::PathBuf> {
+    mount_tmpfs(n, "/tmp")?;
+    Ok(std::path::PathBuf::from("/tmp"))
+}
