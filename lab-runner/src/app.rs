@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cli::{Cli, Command, OutputFormat, one_line};
+use crate::cli::{Cli, Command, OutputFormat, RunFormat, one_line};
 use crate::env::{Readiness, readiness};
 use crate::registry::{LABS, find};
 use crate::{doctor, explain, run};
@@ -42,8 +42,10 @@ pub fn main() -> ExitCode {
             let report = run::run_all(&labs, environment, format, Duration::from_secs(timeout));
             let mut out = std::io::stdout().lock();
             let _ = match format {
-                OutputFormat::Human => run::print_summary(&report, &mut out),
-                OutputFormat::Json => write_json(&report, &mut out),
+                RunFormat::Human => run::print_summary(&report, &mut out),
+                RunFormat::Json => write_json(&report, &mut out),
+                RunFormat::Junit => out.write_all(crate::formats::junit(&report).as_bytes()),
+                RunFormat::Tap => out.write_all(crate::formats::tap(&report).as_bytes()),
             };
             ExitCode::from(report.exit_code())
         }

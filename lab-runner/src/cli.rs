@@ -34,6 +34,19 @@ pub enum OutputFormat {
     Json,
 }
 
+/// Output formats of `run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunFormat {
+    /// For people: narration, ✓/✗ and a summary.
+    Human,
+    /// One JSON document: environment, labs with their steps, summary.
+    Json,
+    /// JUnit XML: a test suite per lab, a test case per step.
+    Junit,
+    /// TAP version 13: a test point per step.
+    Tap,
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -48,8 +61,8 @@ pub enum Command {
         /// Labs to run: `06`, `6`, `uts` or `06-uts`. All when none is given.
         ids: Vec<String>,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
-        format: OutputFormat,
+        #[arg(long, value_enum, default_value_t = RunFormat::Human)]
+        format: RunFormat,
         /// Seconds a lab may take before it is killed and reported as broken.
         #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
         timeout: u64,

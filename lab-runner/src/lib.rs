@@ -7,5 +7,6 @@ pub mod cli;
 pub mod doctor;
 pub mod env;
 pub mod explain;
+pub mod formats;
 pub mod registry;
 pub mod run;

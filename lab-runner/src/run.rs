@@ -4,7 +4,9 @@
 //! is reported as `error` and the suite goes on.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Stdio};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -12,9 +14,11 @@ use lab_kit::decl::LabDecl;
 use lab_kit::event::{Event, LabReport, Status};
 use lab_kit::lab::Environment;
 use lab_kit::render::{Renderer, status_word};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use serde::Serialize;
 
-use crate::cli::OutputFormat;
+use crate::cli::RunFormat;
 
 /// A whole run, as `--format json` prints it.
 #[derive(Debug, Serialize)]
@@ -64,6 +68,32 @@ enum Line {
     Eof,
 }
 
+/// The executable that runs labs: this one, unless `CONTAINER_LABS_LAB_EXE`
+/// names another (the tests use it to stand in crashing, hanging and
+/// garbage-printing labs).
+fn lab_exe() -> std::io::Result<PathBuf> {
+    match std::env::var_os("CONTAINER_LABS_LAB_EXE") {
+        Some(p) => Ok(PathBuf::from(p)),
+        None => std::env::current_exe(),
+    }
+}
+
+/// Stop a lab's whole process group: SIGTERM, a grace period, then SIGKILL.
+/// Its children die with it (PR_SET_PDEATHSIG), and so do its namespaces.
+fn stop_group(child: &mut Child) {
+    let Ok(pid) = i32::try_from(child.id()) else { return };
+    let group = Pid::from_raw(-pid);
+    let _ = kill(group, Signal::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = kill(group, Signal::SIGKILL);
+}
+
 /// Run one lab in a child process and fold its events.
 pub fn run_one(decl: &LabDecl, timeout: Duration, mut human: Option<&mut Renderer>) -> LabReport {
     let start = Instant::now();
@@ -73,19 +103,23 @@ pub fn run_one(decl: &LabDecl, timeout: Duration, mut human: Option<&mut Rendere
         title: decl.title.into(),
         ..Default::default()
     };
-    let exe = match std::env::current_exe() {
+    let exe = match lab_exe() {
         Ok(p) => p,
         Err(e) => return broken(report, format!("cannot find the lab executable: {e}"), start),
     };
+    let rerun_exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("lab"));
     let mut cmd = Command::new(&exe);
     cmd.args(["__lab", decl.id, "--format", "json"])
         .env(
             "CONTAINER_LABS_RERUN",
-            format!("sudo {} run {}", exe.display(), decl.id),
+            format!("sudo {} run {}", rerun_exe.display(), decl.id),
         )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stderr(Stdio::piped())
+        // Its own process group: a terminal's Ctrl-C reaches the runner only,
+        // which then stops the lab's whole group.
+        .process_group(0);
     lab_kit::sys::kill_with_parent(&mut cmd);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
@@ -93,23 +127,20 @@ pub fn run_one(decl: &LabDecl, timeout: Duration, mut human: Option<&mut Rendere
     };
     let (tx, rx) = mpsc::channel();
     let stdout = child.stdout.take();
-    let reader = std::thread::spawn(move || {
+    std::thread::spawn(move || {
         if let Some(out) = stdout {
             for line in BufReader::new(out).lines() {
-                match line {
-                    Ok(l) => {
-                        if tx.send(Line::Out(l)).is_err() {
-                            return;
-                        }
-                    }
-                    Err(_) => break,
+                let Ok(l) = line else { break };
+                if tx.send(Line::Out(l)).is_err() {
+                    return;
                 }
             }
         }
         let _ = tx.send(Line::Eof);
     });
     let stderr = child.stderr.take();
-    let err_reader = std::thread::spawn(move || {
+    let (etx, erx) = mpsc::channel();
+    std::thread::spawn(move || {
         let mut buf = Vec::new();
         if let Some(mut e) = stderr {
             // Keep reading so the lab never blocks on a full pipe; keep the tail.
@@ -124,22 +155,28 @@ pub fn run_one(decl: &LabDecl, timeout: Duration, mut human: Option<&mut Rendere
                 }
             }
         }
-        String::from_utf8_lossy(&buf).into_owned()
+        let _ = etx.send(String::from_utf8_lossy(&buf).into_owned());
     });
 
     let deadline = start + timeout;
     let mut problem: Option<String> = None;
+    // Once the lab process has exited, whatever still holds its stdout (a
+    // stray grandchild) gets a short grace, not our patience.
+    let mut exited_at: Option<Instant> = None;
     loop {
         if lab_kit::sys::interrupted() {
-            problem.get_or_insert_with(|| "interrupted".into());
+            problem = Some("interrupted by a signal; the lab was stopped".into());
             break;
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        let now = Instant::now();
+        if now >= deadline {
             problem = Some(format!("timed out after {}s and was killed", timeout.as_secs()));
             break;
         }
-        match rx.recv_timeout(left.min(Duration::from_millis(200))) {
+        if exited_at.is_some_and(|t| now.duration_since(t) > Duration::from_secs(1)) {
+            break;
+        }
+        match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(Line::Out(line)) => match LabReport::parse_line(&line).and_then(|e| {
                 report.apply(&e)?;
                 Ok(e)
@@ -155,15 +192,16 @@ pub fn run_one(decl: &LabDecl, timeout: Duration, mut human: Option<&mut Rendere
                 }
             },
             Ok(Line::Eof) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if exited_at.is_none() && matches!(child.try_wait(), Ok(Some(_))) {
+                    exited_at = Some(Instant::now());
+                }
+            }
         }
     }
-    if problem.is_some() {
-        let _ = child.kill();
-    }
+    stop_group(&mut child);
     let status = child.wait();
-    let _ = reader.join();
-    let stderr = err_reader.join().unwrap_or_default();
+    let stderr = erx.recv_timeout(Duration::from_secs(1)).unwrap_or_default();
     report.duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     if report.status.is_none() && problem.is_none() {
         problem = Some(match status {
@@ -174,20 +212,14 @@ pub fn run_one(decl: &LabDecl, timeout: Duration, mut human: Option<&mut Rendere
     match problem {
         None => report,
         Some(p) => {
-            let excerpt: Vec<&str> = stderr
-                .lines()
-                .rev()
-                .take(5)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            let reason = if excerpt.is_empty() {
+            let excerpt: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+            let tail = &excerpt[excerpt.len().saturating_sub(3)..];
+            let reason = if tail.is_empty() {
                 p
             } else {
-                format!("{p}; stderr: {}", excerpt.join(" | "))
+                format!("{p}; stderr: {}", tail.join(" | "))
             };
-            let mut r = broken(report, reason, start);
+            let r = broken(report, reason, start);
             if let Some(h) = human {
                 let event = Event::LabEnd {
                     status: r.status.unwrap_or(Status::Error),
@@ -195,7 +227,6 @@ pub fn run_one(decl: &LabDecl, timeout: Duration, mut human: Option<&mut Rendere
                 };
                 let _ = h.render(&event, &mut std::io::stdout().lock());
             }
-            r.duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
             r
         }
     }
@@ -213,17 +244,48 @@ fn broken(mut report: LabReport, reason: String, start: Instant) -> LabReport {
     report
 }
 
+/// Reap adopted orphans (the runner is their subreaper). With `grace`, wait
+/// that long for live ones to finish their work (a cleanup process), then
+/// kill and reap what is left.
+fn reap_orphans(grace: Option<Duration>) {
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    let any = Pid::from_raw(-1);
+    let deadline = grace.map(|g| Instant::now() + g);
+    loop {
+        match waitpid(any, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => match deadline {
+                Some(d) if Instant::now() < d => std::thread::sleep(Duration::from_millis(20)),
+                Some(_) => {
+                    // Whatever is still alive now is a straggler: end it.
+                    for pid in lab_kit::proc::children_of(nix::unistd::getpid().as_raw()) {
+                        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                    }
+                    let _ = waitpid(any, None);
+                }
+                None => return,
+            },
+            Ok(_) => {}
+            Err(_) => return, // ECHILD: nothing left
+        }
+    }
+}
+
 /// Run `labs` in order.
-pub fn run_all(labs: &[&LabDecl], environment: Environment, format: OutputFormat, timeout: Duration) -> RunReport {
+pub fn run_all(labs: &[&LabDecl], environment: Environment, format: RunFormat, timeout: Duration) -> RunReport {
+    // Orphans of a lab (a grandchild whose parent died) come to the runner,
+    // which reaps them, instead of to whatever PID 1 the machine has.
+    let _ = nix::sys::prctl::set_child_subreaper(true);
     let mut renderer = Renderer::default();
     let mut reports = Vec::new();
     for decl in labs {
         if lab_kit::sys::interrupted() {
             break;
         }
-        let human = (format == OutputFormat::Human).then_some(&mut renderer);
+        let human = (format == RunFormat::Human).then_some(&mut renderer);
         reports.push(run_one(decl, timeout, human));
+        reap_orphans(None);
     }
+    reap_orphans(Some(Duration::from_secs(3)));
     let mut summary = Summary::default();
     for r in &reports {
         match r.status.unwrap_or(Status::Error) {
