@@ -1,6 +1,8 @@
 //! The command line: every misuse gives one line on stderr and exit 2;
 //! the machine formats parse.
 
+#![allow(clippy::expect_used)] // a test that cannot set up must fail loudly
+
 mod common;
 
 use std::process::Command;

@@ -2,6 +2,8 @@
 //! runner's registry must agree. Adding a lab means adding its folder, its
 //! line in the runner, and its snapshots; this fails until all are there.
 
+#![allow(clippy::expect_used)] // a test that cannot set up must fail loudly
+
 mod common;
 
 use std::collections::BTreeSet;

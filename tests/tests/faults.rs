@@ -3,6 +3,8 @@
 //! on; Ctrl-C stops the current lab, prints what was done and exits 130; the
 //! machine formats parse back.
 
+#![allow(clippy::expect_used)] // a test that cannot set up must fail loudly
+
 mod common;
 
 use std::path::{Path, PathBuf};

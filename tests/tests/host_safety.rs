@@ -2,6 +2,8 @@
 //! IPC, cgroups, named network namespaces, interfaces and temp files are the
 //! same after the whole suite, root and rootless.
 
+#![allow(clippy::expect_used)] // a test that cannot set up must fail loudly
+
 mod common;
 
 use common::{HostState, LAB, Mode};

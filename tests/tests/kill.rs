@@ -4,6 +4,8 @@
 //! lab process is left. One more full run then proves that whatever a killed
 //! run may leave by design is swept.
 
+#![allow(clippy::expect_used)] // a test that cannot set up must fail loudly
+
 mod common;
 
 use std::process::{Command, Stdio};

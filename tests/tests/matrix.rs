@@ -5,6 +5,8 @@
 //! (`UPDATE_MATRIX=1 cargo test -p container-labs-tests --test matrix`
 //! rewrites it).
 
+#![allow(clippy::expect_used)] // a test that cannot set up must fail loudly
+
 mod common;
 
 use common::{LAB, Mode, ROOT};

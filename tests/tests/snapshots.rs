@@ -4,6 +4,8 @@
 //! under another hostname, TMPDIR and working directory, and must report
 //! exactly the same: nothing machine-specific may reach a snapshot.
 
+#![allow(clippy::expect_used)] // a test that cannot set up must fail loudly
+
 mod common;
 
 use common::{LAB, Mode, elsewhere, run_folded, run_lab};
