@@ -79,6 +79,12 @@ impl ChildCtx {
         self.chan.send(&Msg::Value(v))
     }
 
+    /// Report an error to the parent ([`Child::recv`] returns it), for a
+    /// process that leaves without going back through [`spawn`].
+    pub fn fail(&mut self, message: &str) {
+        let _ = self.chan.send(&Msg::Error(message.to_string()));
+    }
+
     /// Wait for a value from the parent ([`Child::send`]).
     pub fn recv<T: DeserializeOwned>(&mut self) -> Result<T, KitError> {
         match self.chan.recv()? {

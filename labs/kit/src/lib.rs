@@ -12,6 +12,7 @@
 
 pub mod cgroup;
 pub mod child;
+pub mod container;
 pub mod decl;
 pub mod error;
 pub mod event;

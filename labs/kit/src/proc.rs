@@ -201,6 +201,45 @@ pub fn nspid_normalized(who: Who) -> Result<Vec<String>, KitError> {
         .collect())
 }
 
+/// Whether descriptor `fd` of the caller is close-on-exec: the `flags:` line
+/// of `/proc/self/fdinfo/FD` (octal open flags) holds `O_CLOEXEC`.
+pub fn fd_is_cloexec(fd: i32) -> Result<bool, KitError> {
+    let path = format!("/proc/self/fdinfo/{fd}");
+    let text = std::fs::read_to_string(&path).map_err(|e| KitError::io(&path, e))?;
+    let flags = text
+        .lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        .ok_or_else(|| KitError::io(&path, std::io::Error::other("no octal flags: line")))?;
+    Ok(flags & libc::O_CLOEXEC as u32 != 0)
+}
+
+/// The caller's open descriptors, from `/proc/self/fd`.
+pub fn open_fds() -> Result<Vec<i32>, KitError> {
+    let fds = Process::myself()
+        .and_then(|p| p.fd())
+        .map_err(|e| KitError::proc("/proc/self/fd", e))?;
+    let mut v: Vec<i32> = fds.flatten().map(|f| f.fd).collect();
+    v.sort_unstable();
+    Ok(v)
+}
+
+/// The caller's descriptors above stderr that would survive `execve` (not
+/// close-on-exec). Descriptors that vanish while looking (the listing's own)
+/// are not counted.
+pub fn inheritable_fds() -> Result<Vec<i32>, KitError> {
+    let mut out = Vec::new();
+    for fd in open_fds()?.into_iter().filter(|fd| *fd > 2) {
+        match fd_is_cloexec(fd) {
+            Ok(true) => {}
+            Ok(false) => out.push(fd),
+            Err(e) if e.errno() == Some(Errno::ENOENT) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
 /// `/proc/PID/status` of a process.
 pub fn status(who: Who) -> Result<procfs::process::Status, KitError> {
     who.process()?

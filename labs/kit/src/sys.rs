@@ -118,3 +118,14 @@ pub fn fork_untied() -> Result<Forked, KitError> {
         }),
     }
 }
+
+/// Mark every descriptor from `first` up as close-on-exec
+/// (`close_range(first, ~0U, CLOSE_RANGE_CLOEXEC)`, Linux 5.11+), so that a
+/// program started next inherits none of them while the caller may still use
+/// them until its `execve`.
+pub fn cloexec_from(first: u32) -> nix::Result<()> {
+    // SAFETY: close_range only changes descriptor flags of the calling
+    // process; no memory is passed to the kernel.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+    if r == 0 { Ok(()) } else { Err(nix::errno::Errno::last()) }
+}

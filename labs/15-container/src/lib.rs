@@ -1,0 +1,251 @@
+//! Lab 15: a container. Every mechanism of the earlier labs, applied in the
+//! order a runtime applies them, then checked from inside by PID 1 before it
+//! `execve`s the command. Seen in `/proc/PID/ns/*`, `/proc/self/mountinfo`,
+//! `/proc/self/status` and `/proc/net/dev` of the container.
+
+use lab_kit::container;
+use lab_kit::prelude::*;
+use nix::sys::stat::stat;
+use nix::unistd::{Uid, getpid};
+use serde::{Deserialize, Serialize};
+
+/// The lab's declaration.
+pub static LAB: LabDecl = LabDecl {
+    id: "15",
+    slug: "container",
+    title: "A container: every mechanism combined",
+    mechanisms: &[
+        Mechanism::Fork,
+        Mechanism::Execve,
+        Mechanism::FdInheritance,
+        Mechanism::BindMount,
+        Mechanism::PivotRoot,
+        Mechanism::Capabilities,
+        Mechanism::NsPid,
+        Mechanism::NsMnt,
+        Mechanism::MountPropagation,
+        Mechanism::NsUts,
+        Mechanism::NsIpc,
+        Mechanism::NsNet,
+        Mechanism::NsUser,
+        Mechanism::NsCgroup,
+        Mechanism::Cgroups,
+    ],
+    requires: &[Requirement::Namespace("user"), Requirement::Namespace("cgroup")],
+    rootless: Rootless::Manual,
+    steps: &[NAMESPACES, ROOTFS, PIVOT, IDENTITY, RESTRICT, EXEC],
+    explanation: include_str!("../explain.md"),
+    run,
+};
+
+const NAMESPACES: StepDecl = StepDecl {
+    title: "New namespaces, user namespace first, and a fork for PID 1",
+    why: "Rootless, the user namespace must come first: it is what grants the capabilities to create the others, which it then owns. A new PID namespace only takes children, so the runtime forks its PID 1.",
+    privilege: Privilege::Userns,
+};
+const ROOTFS: StepDecl = StepDecl {
+    title: "Private mounts and a root filesystem from the host's /usr",
+    why: "Propagation is made private before anything is mounted, so no mount leaks back to the host. The root is a tmpfs holding /usr read-only, the merged-/usr links, a fresh /proc, a minimal /dev and a private /tmp.",
+    privilege: Privilege::Userns,
+};
+const PIVOT: StepDecl = StepDecl {
+    title: "pivot_root into it and detach the old root",
+    why: "chroot only changes where path lookup starts; pivot_root swaps the mount namespace's root, and detaching the old one leaves nothing of the host's tree to escape to.",
+    privilege: Privilege::Userns,
+};
+const IDENTITY: StepDecl = StepDecl {
+    title: "A hostname of its own",
+    why: "The UTS namespace was made in step 1; the container now names itself. Its network namespace has only a loopback interface.",
+    privilege: Privilege::Userns,
+};
+const RESTRICT: StepDecl = StepDecl {
+    title: "Capabilities cut to Docker's default set, no_new_privs, no stray descriptors",
+    why: "The bounding set is cut first so that no later execve can regain a capability; no_new_privs stops setuid binaries from granting more; descriptors the command must not see are marked close-on-exec.",
+    privilege: Privilege::Userns,
+};
+const EXEC: StepDecl = StepDecl {
+    title: "Checked from inside, then execve",
+    why: "PID 1 checks what it can reach before it hands over to the command: the same process, with the same restrictions, becomes the container's program.",
+    privilege: Privilege::Userns,
+};
+
+const HOSTNAME: &str = "lab-15";
+
+/// What PID 1 finds out about its own container, from inside.
+#[derive(Debug, Serialize, Deserialize)]
+struct Inside {
+    pid: i32,
+    hostname: String,
+    interfaces: Vec<String>,
+    escape_reaches_old_root: bool,
+    usr_write: Result<(), i32>,
+    cap_eff: u64,
+    cap_bnd: u64,
+    no_new_privs: u64,
+    inheritable_fds: Vec<i32>,
+}
+
+fn run(lab: &mut Lab) -> Result<(), Halt> {
+    let rootless = lab.mode() != Mode::Root;
+
+    // ANCHOR: namespaces
+    let mut ctr = lab.step(&NAMESPACES, |s| {
+        let ctr = child::spawn(move |c| {
+            container::unshare_namespaces(c, rootless)?;
+            container::fork_init(c, pid1)
+        })?;
+        let mut ctr = ctr;
+        let init_pid: i32 = ctr.recv(s)?;
+        ctr.send(&())?; // PID 1 may speak now
+        let pid: i32 = ctr.recv(s)?;
+        s.check_eq("getpid() in the container", &1, &pid);
+        for kind in ["user", "mnt", "pid", "uts", "ipc", "net", "cgroup"] {
+            let name = s.ns(Who::Pid(init_pid), kind)?;
+            s.observe(format!("{kind} namespace"), &name);
+            let want = if kind == "user" && !rootless { "host" } else { "new#1" };
+            s.check_eq(format!("{kind} namespace of the container"), want, name.as_str());
+        }
+        Ok((ctr, init_pid))
+    })?;
+    // ANCHOR_END: namespaces
+    let init_pid = ctr.1;
+
+    lab.step(&ROOTFS, |s| {
+        ctr.0.send(&())?;
+        let listing: Vec<String> = ctr.0.recv(s)?;
+        s.observe("ls / of the new root", listing.join(" "));
+        let missing: Vec<&str> =
+            ["bin", "dev", "etc", "proc", "tmp", "usr"].into_iter().filter(|d| !listing.iter().any(|l| l == d)).collect();
+        s.check("the new root holds /usr, the links, /proc, /dev and /tmp", missing.is_empty(), "nothing missing", format!("missing {missing:?}"));
+        Ok(())
+    })?;
+
+    lab.step(&PIVOT, |s| {
+        ctr.0.send(&())?;
+        let (mounts, old_root_listed): (Vec<String>, bool) = ctr.0.recv(s)?;
+        s.observe("mount points inside", mounts.join(" "));
+        s.check("/proc/self/mountinfo no longer lists the old root", !old_root_listed, "absent", if old_root_listed { "present" } else { "absent" });
+        Ok(())
+    })?;
+
+    lab.step(&IDENTITY, |s| {
+        ctr.0.send(&())?;
+        let name: String = ctr.0.recv(s)?;
+        s.check_eq("hostname inside", HOSTNAME, name.as_str());
+        Ok(())
+    })?;
+
+    lab.step(&RESTRICT, |s| {
+        ctr.0.send(&())?;
+        let (eff, bnd): (u64, u64) = ctr.0.recv(s)?;
+        s.observe("CapEff", proc::cap_names(eff));
+        let want = container::default_caps_mask();
+        s.check_eq("effective set is the default set", &proc::cap_names(want), &proc::cap_names(eff));
+        s.check_eq("bounding set is the default set", &proc::cap_names(want), &proc::cap_names(bnd));
+        Ok(())
+    })?;
+
+    // ANCHOR: checks
+    lab.step(&EXEC, |s| {
+        ctr.0.send(&())?;
+        let inside: Inside = ctr.0.recv(s)?;
+        s.check_eq("it is PID 1", &1, &inside.pid);
+        s.check_eq("it sees its own hostname", HOSTNAME, inside.hostname.as_str());
+        s.check_eq("it sees only lo", "lo", inside.interfaces.join(" ").as_str());
+        s.check("the chroot escape of lab 03 does not reach the host's root", !inside.escape_reaches_old_root, "stays inside", if inside.escape_reaches_old_root { "reached the old root" } else { "stays inside" });
+        s.check_errno("creating a file under /usr", Errno::EROFS, &inside.usr_write.map_err(Errno::from_raw));
+        s.check_eq("CapEff is Docker's default set", &proc::cap_names(container::default_caps_mask()), &proc::cap_names(inside.cap_eff));
+        s.check_eq("CapBnd is Docker's default set", &proc::cap_names(container::default_caps_mask()), &proc::cap_names(inside.cap_bnd));
+        s.check_eq("NoNewPrivs", &1, &inside.no_new_privs);
+        s.check("only stdin, stdout and stderr survive execve", inside.inheritable_fds.is_empty(), "none above 2", format!("{:?}", inside.inheritable_fds));
+        if rootless {
+            let outside = proc::status(Who::Pid(init_pid))?.euid;
+            s.check_eq("uid 0 inside is the caller outside", &Uid::effective().as_raw(), &outside);
+        }
+        ctr.0.send(&())?;
+        let status = ctr.0.wait(s)?;
+        s.observe("the command `sh -c 'exit 7'`", child::describe(&status));
+        s.check_eq("execve ran the command as the container's PID 1", "exited 7", child::describe(&status).as_str());
+        Ok(())
+    })?;
+    // ANCHOR_END: checks
+    Ok(())
+}
+
+/// PID 1 of the container: one phase per step, each when the lab says go.
+fn pid1(c: &mut ChildCtx) -> anyhow::Result<()> {
+    c.send(&getpid().as_raw())?;
+
+    c.recv::<()>()?;
+    container::make_mounts_private(c)?;
+    let root = container::assemble_rootfs(c, None)?;
+    c.send(&ls(&root)?)?;
+
+    c.recv::<()>()?;
+    let old_root = stat("/")?;
+    container::pivot_into(c, &root)?;
+    let mounts: Vec<String> = procfs::process::Process::myself()?
+        .mountinfo()?
+        .into_iter()
+        .map(|m| m.mount_point.display().to_string())
+        .collect();
+    let old_listed = mounts.iter().any(|m| m.contains("oldroot"));
+    c.send(&(mounts, old_listed))?;
+
+    c.recv::<()>()?;
+    container::set_hostname(c, HOSTNAME)?;
+    c.send(&nix::unistd::gethostname()?.to_string_lossy())?;
+
+    c.recv::<()>()?;
+    container::restrict(c)?;
+    let st = proc::status(Who::This)?;
+    c.send(&(st.capeff, st.capbnd.unwrap_or(0)))?;
+
+    c.recv::<()>()?;
+    let inside = Inside {
+        pid: getpid().as_raw(),
+        hostname: nix::unistd::gethostname()?.to_string_lossy().into_owned(),
+        interfaces: procfs::net::dev_status()?.into_keys().collect(),
+        escape_reaches_old_root: escape_reaches(old_root),
+        usr_write: probe_write("/usr/lab-15-probe"),
+        cap_eff: st.capeff,
+        cap_bnd: st.capbnd.unwrap_or(0),
+        no_new_privs: proc::status(Who::This)?.nonewprivs.unwrap_or(0),
+        inheritable_fds: proc::inheritable_fds()?,
+    };
+    c.send(&inside)?;
+    c.recv::<()>()?;
+    Err(container::exec(&["/bin/sh".into(), "-c".into(), "exit 7".into()]))
+}
+
+/// The escape of lab 03 from inside: chroot into a subdirectory, climb out
+/// with `..`, chroot to where the climb ended. Does it reach the old root?
+fn escape_reaches(old_root: nix::sys::stat::FileStat) -> bool {
+    let _ = std::fs::create_dir_all("/tmp/escape");
+    let Ok(dir) = std::fs::File::open("/") else { return false };
+    if nix::unistd::chroot("/tmp/escape").is_err() || nix::unistd::fchdir(&dir).is_err() {
+        return false;
+    }
+    for _ in 0..64 {
+        let _ = nix::unistd::chdir("..");
+    }
+    let _ = nix::unistd::chroot(".");
+    stat("/").is_ok_and(|now| (now.st_dev, now.st_ino) == (old_root.st_dev, old_root.st_ino))
+}
+
+/// Try to create a file; remove it at once if that worked (it must not).
+fn probe_write(path: &str) -> Result<(), i32> {
+    match std::fs::File::create(path) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(path);
+            Ok(())
+        }
+        Err(e) => Err(e.raw_os_error().unwrap_or(0)),
+    }
+}
+
+fn ls(root: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    let mut v: Vec<String> = std::fs::read_dir(root)?.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    Ok(v)
+}

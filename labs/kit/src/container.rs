@@ -1,0 +1,321 @@
+//! A container, assembled from the mechanisms of labs 01–14 in the order real
+//! runtimes apply them: user namespace first (when rootless), the other
+//! namespaces, a root filesystem made of read-only binds of the host's `/usr`
+//! plus fresh `/proc`, `/dev` and `/tmp`, `pivot_root` with the old root
+//! detached, hostname, then capabilities cut to Docker's default set,
+//! `no_new_privs` and close-on-exec for every inherited descriptor, and
+//! finally `execve`. Lab 15 runs these phases one step at a time;
+//! `lab container` runs them all for any command.
+//!
+//! What shows it: `/proc/PID/ns/*`, `/proc/self/mountinfo`,
+//! `/proc/self/status` (`CapEff`, `CapBnd`, `NoNewPrivs`), `/proc/net/dev`.
+
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+
+use caps::{CapSet, Capability, CapsHashSet};
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::sched::CloneFlags;
+use nix::sys::statvfs::{FsFlags, statvfs};
+use nix::unistd::{chdir, pivot_root, sethostname};
+
+use crate::child::ChildCtx;
+use crate::event::Event;
+use crate::narrate::Narrate;
+use crate::ops;
+use crate::sys::{Forked, exit_child, fork_tied};
+
+/// The capabilities Docker grants a container by default.
+pub const DEFAULT_CAPS: &[Capability] = &[
+    Capability::CAP_CHOWN,
+    Capability::CAP_DAC_OVERRIDE,
+    Capability::CAP_FSETID,
+    Capability::CAP_FOWNER,
+    Capability::CAP_MKNOD,
+    Capability::CAP_NET_RAW,
+    Capability::CAP_SETGID,
+    Capability::CAP_SETUID,
+    Capability::CAP_SETFCAP,
+    Capability::CAP_SETPCAP,
+    Capability::CAP_NET_BIND_SERVICE,
+    Capability::CAP_SYS_CHROOT,
+    Capability::CAP_KILL,
+    Capability::CAP_AUDIT_WRITE,
+];
+
+/// The mask of [`DEFAULT_CAPS`], as `/proc/PID/status` shows it.
+pub fn default_caps_mask() -> u64 {
+    DEFAULT_CAPS.iter().fold(0, |m, c| m | c.bitmask())
+}
+
+/// Where the container's root is assembled, inside its private mount namespace.
+pub const NEW_ROOT: &str = "/tmp";
+
+/// The namespaces a container gets besides the user namespace.
+pub fn namespace_flags() -> CloneFlags {
+    CloneFlags::CLONE_NEWNS
+        | CloneFlags::CLONE_NEWPID
+        | CloneFlags::CLONE_NEWUTS
+        | CloneFlags::CLONE_NEWIPC
+        | CloneFlags::CLONE_NEWNET
+        | CloneFlags::CLONE_NEWCGROUP
+}
+
+/// Create the container's namespaces in the caller. Rootless, the user
+/// namespace comes first: it is what makes the caller privileged over the
+/// others, which it then owns.
+pub fn unshare_namespaces(n: &mut impl Narrate, rootless: bool) -> anyhow::Result<()> {
+    if rootless {
+        match crate::privilege::enter_userns_as_root() {
+            Ok(said) => said.into_iter().for_each(|text| n.emit(Event::Call { text })),
+            Err((said, e)) => {
+                said.into_iter().for_each(|text| n.emit(Event::Call { text }));
+                anyhow::bail!("cannot create the user namespace: {}", crate::privilege::userns_blocker(e));
+            }
+        }
+    }
+    ops::unshare_ns(n, namespace_flags())?;
+    Ok(())
+}
+
+/// In the process that unshared `CLONE_NEWPID`: fork the container's PID 1,
+/// which runs `init`; tell the parent (the lab) its pid as the lab sees it;
+/// wait for it and leave with its exit code. PID 1 speaks on the same
+/// channel once the parent says go, so the two never write at once.
+pub fn fork_init(c: &mut ChildCtx, init: impl FnOnce(&mut ChildCtx) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    match fork_tied()? {
+        Forked::Child => {
+            let code = match c.recv::<()>().map_err(anyhow::Error::from).and_then(|()| init(c)) {
+                Ok(()) => 0,
+                Err(e) => {
+                    c.fail(&format!("{e:#}"));
+                    1
+                }
+            };
+            exit_child(code)
+        }
+        Forked::Parent(pid) => {
+            c.call_shows("fork()", Ok::<_, nix::errno::Errno>(()), |()| "1 (in the new PID namespace)".into())?;
+            c.send(&pid.as_raw())?;
+            let status = nix::sys::wait::waitpid(pid, None)?;
+            exit_child(match status {
+                nix::sys::wait::WaitStatus::Exited(_, code) => code,
+                nix::sys::wait::WaitStatus::Signaled(_, sig, _) => 128 + sig as i32,
+                _ => 1,
+            })
+        }
+    }
+}
+
+fn mkdir_p(path: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(path).map_err(|e| anyhow::anyhow!("mkdir {}: {e}", path.display()))
+}
+
+/// The flags a remount must keep: in a user namespace the kernel refuses to
+/// clear flags the mount's owner locked (nosuid, nodev, noexec, atime).
+fn locked_flags(path: &Path) -> MsFlags {
+    let Ok(st) = statvfs(path) else { return MsFlags::empty() };
+    let f = st.flags();
+    let mut out = MsFlags::empty();
+    for (fs, ms) in [
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+    ] {
+        if f.contains(fs) {
+            out |= ms;
+        }
+    }
+    out
+}
+
+/// Bind-mount `src` at `dst` read-only: a bind, then a remount that adds
+/// `MS_RDONLY` (a bind cannot be made read-only in one call).
+pub fn bind_readonly(n: &mut impl Narrate, src: &Path, dst: &Path) -> nix::Result<()> {
+    let (s, d) = (src.display(), dst.display());
+    n.call(
+        format!("mount(\"{s}\", \"{d}\", NULL, MS_BIND|MS_REC, NULL)"),
+        mount(Some(src), dst, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>),
+    )?;
+    let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked_flags(dst);
+    n.call(
+        format!("mount(NULL, \"{d}\", NULL, MS_BIND|MS_REMOUNT|MS_RDONLY, NULL)"),
+        mount(None::<&str>, dst, None::<&str>, flags, None::<&str>),
+    )
+}
+
+/// The device nodes a container gets, bind-mounted from the host's `/dev`
+/// (a user namespace may not create device nodes, but may bind them).
+pub const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
+
+/// Assemble a root filesystem at [`NEW_ROOT`] without downloading anything:
+/// a tmpfs holding the host's `/usr` read-only, the merged-/usr links, a
+/// fresh `/proc`, a minimal `/dev` and a private `/tmp`. With `rootfs`, a
+/// prepared directory (e.g. from debootstrap) is bound there instead of the
+/// tmpfs and host `/usr`. Call it as PID 1 of the new PID namespace, after
+/// [`make_mounts_private`].
+pub fn assemble_rootfs(n: &mut impl Narrate, rootfs: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let root = PathBuf::from(NEW_ROOT);
+    match rootfs {
+        Some(dir) => {
+            n.call(
+                format!("mount(\"{}\", \"{NEW_ROOT}\", NULL, MS_BIND|MS_REC, NULL)", dir.display()),
+                mount(Some(dir), NEW_ROOT, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>),
+            )?;
+        }
+        None => {
+            n.call(
+                format!("mount(\"rootfs\", \"{NEW_ROOT}\", \"tmpfs\", MS_NOSUID, \"mode=0755\")"),
+                mount(Some("rootfs"), NEW_ROOT, Some("tmpfs"), MsFlags::MS_NOSUID, Some("mode=0755")),
+            )?;
+            mkdir_p(&root.join("usr"))?;
+            bind_readonly(n, Path::new("/usr"), &root.join("usr"))?;
+            for top in ["bin", "sbin", "lib", "lib32", "lib64", "libx32"] {
+                let host = Path::new("/").join(top);
+                match std::fs::read_link(&host) {
+                    // Merged /usr: /bin -> usr/bin, and so on.
+                    Ok(target) => {
+                        let res = std::os::unix::fs::symlink(&target, root.join(top))
+                            .map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)));
+                        n.call(format!("symlink(\"{}\", \"/{top}\")", target.display()), res)?;
+                    }
+                    Err(_) if host.is_dir() => {
+                        mkdir_p(&root.join(top))?;
+                        bind_readonly(n, &host, &root.join(top))?;
+                    }
+                    Err(_) => {}
+                }
+            }
+            let etc = root.join("etc");
+            mkdir_p(&etc)?;
+            for (file, text) in [
+                ("passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"),
+                ("group", "root:x:0:\nnogroup:x:65534:\n"),
+                ("hosts", "127.0.0.1 localhost\n::1 localhost\n"),
+            ] {
+                std::fs::write(etc.join(file), text).map_err(|e| anyhow::anyhow!("write /etc/{file}: {e}"))?;
+            }
+            mkdir_p(&root.join("root"))?;
+        }
+    }
+    for dir in ["proc", "dev", "tmp"] {
+        mkdir_p(&root.join(dir))?;
+    }
+    ops::mount_proc(n, &format!("{NEW_ROOT}/proc"))?;
+    let dev = root.join("dev");
+    n.call(
+        format!("mount(\"dev\", \"{NEW_ROOT}/dev\", \"tmpfs\", MS_NOSUID|MS_NOEXEC, \"mode=0755\")"),
+        mount(Some("dev"), &dev, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC, Some("mode=0755")),
+    )?;
+    for node in DEVICES {
+        let target = dev.join(node);
+        std::fs::write(&target, b"").map_err(|e| anyhow::anyhow!("create {}: {e}", target.display()))?;
+        let host = Path::new("/dev").join(node);
+        n.call(
+            format!("mount(\"/dev/{node}\", \"{NEW_ROOT}/dev/{node}\", NULL, MS_BIND, NULL)"),
+            mount(Some(&host), &target, None::<&str>, MsFlags::MS_BIND, None::<&str>),
+        )?;
+    }
+    for sub in ["pts", "shm"] {
+        mkdir_p(&dev.join(sub))?;
+    }
+    n.call(
+        format!("mount(\"devpts\", \"{NEW_ROOT}/dev/pts\", \"devpts\", MS_NOSUID|MS_NOEXEC, \"newinstance,ptmxmode=0666,mode=0620\")"),
+        mount(
+            Some("devpts"),
+            &dev.join("pts"),
+            Some("devpts"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+            Some("newinstance,ptmxmode=0666,mode=0620"),
+        ),
+    )?;
+    n.call(
+        format!("mount(\"shm\", \"{NEW_ROOT}/dev/shm\", \"tmpfs\", MS_NOSUID|MS_NODEV, \"mode=1777\")"),
+        mount(Some("shm"), &dev.join("shm"), Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=1777")),
+    )?;
+    for (link, target) in [
+        ("ptmx", "pts/ptmx"),
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ] {
+        std::os::unix::fs::symlink(target, dev.join(link)).map_err(|e| anyhow::anyhow!("symlink /dev/{link}: {e}"))?;
+    }
+    n.call(
+        format!("mount(\"tmp\", \"{NEW_ROOT}/tmp\", \"tmpfs\", MS_NOSUID|MS_NODEV, \"mode=1777\")"),
+        mount(Some("tmp"), &root.join("tmp"), Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=1777")),
+    )?;
+    Ok(root)
+}
+
+/// Make every mount of the (new) mount namespace private, so nothing the
+/// container mounts propagates back to the host's namespace, and so that
+/// `pivot_root` accepts the tree (it refuses a shared `/` with EINVAL).
+pub fn make_mounts_private(n: &mut impl Narrate) -> nix::Result<()> {
+    n.call(
+        "mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE, NULL)",
+        mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>),
+    )
+}
+
+/// `pivot_root` into `new_root`, then detach and remove the old root: unlike
+/// `chroot`, nothing of the host's tree stays reachable.
+pub fn pivot_into(n: &mut impl Narrate, new_root: &Path) -> anyhow::Result<()> {
+    n.call(format!("chdir(\"{}\")", new_root.display()), chdir(new_root))?;
+    mkdir_p(Path::new(".oldroot"))?;
+    n.call("pivot_root(\".\", \".oldroot\")", pivot_root(".", ".oldroot"))?;
+    n.call("chdir(\"/\")", chdir("/"))?;
+    n.call("umount2(\"/.oldroot\", MNT_DETACH)", umount2("/.oldroot", MntFlags::MNT_DETACH))?;
+    let res = std::fs::remove_dir("/.oldroot").map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)));
+    n.call("rmdir(\"/.oldroot\")", res)?;
+    Ok(())
+}
+
+/// Give the container its hostname.
+pub fn set_hostname(n: &mut impl Narrate, name: &str) -> nix::Result<()> {
+    n.call(format!("sethostname(\"{name}\")"), sethostname(name))
+}
+
+/// Cut the capabilities to Docker's default set (bounding set first, so no
+/// later `execve` can regain the rest), set `no_new_privs`, and mark every
+/// descriptor above stderr close-on-exec.
+pub fn restrict(n: &mut impl Narrate) -> anyhow::Result<()> {
+    let keep: CapsHashSet = DEFAULT_CAPS.iter().copied().collect();
+    for cap in caps::all() {
+        if !keep.contains(&cap) && caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false) {
+            caps::drop(None, CapSet::Bounding, cap).map_err(|e| anyhow::anyhow!("prctl(PR_CAPBSET_DROP, {cap}): {e}"))?;
+        }
+    }
+    n.call(
+        format!("prctl(PR_CAPBSET_DROP, CAP) for each capability outside the default {}", DEFAULT_CAPS.len()),
+        Ok::<_, nix::errno::Errno>(()),
+    )?;
+    // For root, execve makes the new permitted set inheritable | bounding:
+    // both must hold the default set and nothing more. Effective before
+    // permitted: a capability may not stay effective once it is not permitted.
+    for set in [CapSet::Inheritable, CapSet::Effective, CapSet::Permitted] {
+        caps::set(None, set, &keep).map_err(|e| anyhow::anyhow!("capset({set:?}): {e}"))?;
+    }
+    caps::clear(None, CapSet::Ambient).map_err(|e| anyhow::anyhow!("prctl(PR_CAP_AMBIENT_CLEAR_ALL): {e}"))?;
+    n.call("capset(permitted = effective = inheritable = the default set)", Ok::<(), nix::errno::Errno>(()))?;
+    n.call("prctl(PR_SET_NO_NEW_PRIVS, 1)", nix::sys::prctl::set_no_new_privs())?;
+    n.call("close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)", crate::sys::cloexec_from(3))?;
+    Ok(())
+}
+
+/// `execvp` the command; returns only on failure.
+pub fn exec(argv: &[String]) -> anyhow::Error {
+    let args: Result<Vec<CString>, _> = argv.iter().map(|a| CString::new(a.as_bytes())).collect();
+    match args {
+        Ok(args) if !args.is_empty() => match nix::unistd::execvp(&args[0], &args) {
+            Err(e) => anyhow::anyhow!("execvp({:?}): {e}", argv[0]),
+            Ok(never) => match never {},
+        },
+        Ok(_) => anyhow::anyhow!("no command to run"),
+        Err(_) => anyhow::anyhow!("an argument contains a NUL byte"),
+    }
+}
