@@ -65,6 +65,23 @@ pub fn main() -> ExitCode {
             };
             ExitCode::SUCCESS
         }
+        Command::Container { rootfs, hostname, net, verbose, command } => {
+            use std::io::IsTerminal;
+            let spec = lab_kit::container::Spec {
+                rootfs,
+                hostname,
+                loopback: net == crate::cli::Net::Loopback,
+                argv: command,
+                tty: std::io::stdin().is_terminal(),
+            };
+            match lab_kit::container::run(&spec, verbose, |_| Ok(())) {
+                Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+                Err(e) => {
+                    eprintln!("lab container: {e:#}");
+                    ExitCode::from(lab_kit::container::exit::SETUP as u8)
+                }
+            }
+        }
         Command::RunLab { id, format } => match find(&id) {
             Some(l) => ExitCode::from(lab_kit::lab::exit_code(&lab_kit::lab::run_lab(l, format))),
             None => usage(&format!("error: unknown lab '{id}'")),

@@ -78,6 +78,31 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
         format: OutputFormat,
     },
+    /// Run a command in a container made of every mechanism of the labs.
+    ///
+    /// Root or rootless. With a terminal on stdin the command gets a terminal
+    /// of its own; signals are forwarded; the command's exit status is
+    /// returned (125: the container could not be set up, 126: the command
+    /// cannot be executed, 127: not found). Everything is removed when it ends.
+    #[command(arg_required_else_help = true)]
+    Container {
+        /// A prepared root filesystem (e.g. made by debootstrap) instead of
+        /// the one assembled from the host's /usr.
+        #[arg(long, value_name = "DIR", value_parser = existing_dir)]
+        rootfs: Option<std::path::PathBuf>,
+        /// The container's hostname.
+        #[arg(long, value_name = "NAME", default_value = "container", value_parser = hostname)]
+        hostname: String,
+        /// The network: `none` (lo down) or `loopback` (lo up).
+        #[arg(long, value_enum, default_value_t = Net::Loopback)]
+        net: Net,
+        /// Tell each system call of the set-up on stderr.
+        #[arg(short, long)]
+        verbose: bool,
+        /// The command and its arguments (after `--`).
+        #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
+        command: Vec<String>,
+    },
     /// Internal: run one lab in this process (the runner re-executes itself).
     #[command(name = "__lab", hide = true)]
     RunLab {
@@ -87,6 +112,28 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = lab_kit::Format::Json)]
         format: lab_kit::Format,
     },
+}
+
+/// Networking of `lab container`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Net {
+    /// A network namespace with `lo` down: no networking at all.
+    None,
+    /// A network namespace with `lo` up.
+    Loopback,
+}
+
+fn existing_dir(s: &str) -> Result<std::path::PathBuf, String> {
+    let p = std::path::PathBuf::from(s);
+    if p.is_dir() { Ok(p) } else { Err(format!("{s} is not a directory")) }
+}
+
+fn hostname(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && !s.starts_with(['-', '.']);
+    if ok { Ok(s.to_string()) } else { Err("a hostname is 1 to 64 letters, digits, '-' and '.'".into()) }
 }
 
 /// Make a clap error one line: its first line, plus the valid values when clap lists them.

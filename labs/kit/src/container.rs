@@ -275,6 +275,11 @@ pub fn pivot_into(n: &mut impl Narrate, new_root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Bring `lo` up in the container's network namespace, its only interface.
+pub fn loopback_up(n: &mut impl Narrate) -> nix::Result<()> {
+    n.call("ioctl(sock, SIOCSIFFLAGS, {\"lo\", IFF_UP})", crate::sys::link_up("lo"))
+}
+
 /// Give the container its hostname.
 pub fn set_hostname(n: &mut impl Narrate, name: &str) -> nix::Result<()> {
     n.call(format!("sethostname(\"{name}\")"), sethostname(name))
@@ -317,5 +322,257 @@ pub fn exec(argv: &[String]) -> anyhow::Error {
         },
         Ok(_) => anyhow::anyhow!("no command to run"),
         Err(_) => anyhow::anyhow!("an argument contains a NUL byte"),
+    }
+}
+
+/// What `lab container` runs, and how.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// A prepared root filesystem instead of the assembled one.
+    pub rootfs: Option<PathBuf>,
+    /// The container's hostname.
+    pub hostname: String,
+    /// Whether `lo` comes up (otherwise the network namespace has it down).
+    pub loopback: bool,
+    /// The command and its arguments.
+    pub argv: Vec<String>,
+    /// Give the command a terminal of its own (when stdin is a terminal).
+    pub tty: bool,
+}
+
+/// Narration for `lab container`: to stderr with `--verbose`, else nowhere.
+pub struct Narrator {
+    /// Whether to print.
+    pub verbose: bool,
+}
+
+impl Narrate for Narrator {
+    fn emit(&mut self, event: Event) {
+        if let (true, Event::Call { text }) = (self.verbose, &event) {
+            eprintln!("lab container: {text}");
+        }
+    }
+}
+
+/// Exit codes of `lab container` for failures of its own, as other runtimes use them.
+pub mod exit {
+    /// The container could not be set up.
+    pub const SETUP: i32 = 125;
+    /// The command exists but cannot be executed.
+    pub const CANNOT_EXEC: i32 = 126;
+    /// The command was not found.
+    pub const NOT_FOUND: i32 = 127;
+}
+
+/// The body of PID 1 for `lab container`: everything, then `execve`.
+fn init_for(spec: &Spec, pty_slave: Option<std::os::fd::OwnedFd>) -> impl FnOnce(&mut ChildCtx) -> anyhow::Result<()> {
+    move |c| {
+        make_mounts_private(c)?;
+        let root = assemble_rootfs(c, spec.rootfs.as_deref())?;
+        pivot_into(c, &root)?;
+        set_hostname(c, &spec.hostname)?;
+        if spec.loopback {
+            loopback_up(c)?;
+        }
+        restrict(c)?;
+        if let Some(slave) = pty_slave {
+            use std::os::fd::AsFd;
+            nix::unistd::setsid()?;
+            crate::sys::set_controlling_tty(slave.as_fd())?;
+            nix::unistd::dup2_stdin(&slave)?;
+            nix::unistd::dup2_stdout(&slave)?;
+            nix::unistd::dup2_stderr(&slave)?;
+        }
+        // From here on the command speaks for itself: errors go to its stderr.
+        let err = exec(&spec.argv);
+        let code = match err.downcast_ref::<nix::errno::Errno>() {
+            Some(nix::errno::Errno::ENOENT) => exit::NOT_FOUND,
+            _ if err.to_string().contains("ENOENT") => exit::NOT_FOUND,
+            _ => exit::CANNOT_EXEC,
+        };
+        eprintln!("lab container: {err:#}");
+        exit_child(code)
+    }
+}
+
+/// Run `spec` in a new container and return the command's exit code (128 +
+/// the signal when a signal ended it). `before_start` runs in the caller
+/// with the pid of the process that is about to create the namespaces, e.g.
+/// to put it into a cgroup first. Signals the caller receives are forwarded
+/// to the container's PID 1; with `spec.tty`, the command gets a terminal of
+/// its own and the caller's terminal is relayed to it in raw mode.
+pub fn run(
+    spec: &Spec,
+    verbose: bool,
+    before_start: impl FnOnce(nix::unistd::Pid) -> anyhow::Result<()>,
+) -> anyhow::Result<i32> {
+    use std::os::fd::AsFd;
+
+    let rootless = !crate::privilege::Caller::read().is_real_root();
+    let stdin = std::io::stdin();
+    let pty = if spec.tty {
+        let ws = crate::sys::window_size(stdin.as_fd()).ok();
+        Some(nix::pty::openpty(ws.as_ref(), None)?)
+    } else {
+        None
+    };
+    let (master, slave) = match pty {
+        Some(p) => (Some(p.master), Some(p.slave)),
+        None => (None, None),
+    };
+    let spec_for_child = spec.clone();
+    let mut c1 = crate::child::spawn(move |c| {
+        c.recv::<()>()?; // placed in its cgroup, if any
+        unshare_namespaces(c, rootless)?;
+        fork_init(c, init_for(&spec_for_child, slave))
+    })?;
+    let mut say = Narrator { verbose };
+    before_start(c1.pid())?;
+    c1.send(&())?;
+    let init = nix::unistd::Pid::from_raw(c1.recv::<i32>(&mut say)?);
+
+    // Forward signals: block them here (after the forks: children must not
+    // inherit the mask) and read them from a signalfd.
+    use nix::sys::signal::{SigSet, Signal, SigmaskHow, sigprocmask};
+    let mut mask = SigSet::empty();
+    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT, Signal::SIGUSR1, Signal::SIGUSR2, Signal::SIGWINCH] {
+        mask.add(s);
+    }
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)?;
+    let sfd = nix::sys::signalfd::SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_NONBLOCK)?;
+
+    c1.send(&())?; // PID 1 may go on
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let mut say = Narrator { verbose };
+        let _ = done_tx.send(c1.wait(&mut say));
+    });
+
+    let raw = match (&master, spec.tty) {
+        (Some(_), true) => RawMode::enter(stdin.as_fd()).ok(),
+        _ => None,
+    };
+    let status = relay(master.as_ref(), &sfd, init, &done_rx);
+    drop(raw);
+    let _ = waiter.join();
+    sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&mask), None)?;
+    match status? {
+        nix::sys::wait::WaitStatus::Exited(_, code) => Ok(code),
+        nix::sys::wait::WaitStatus::Signaled(_, sig, _) => Ok(128 + sig as i32),
+        other => anyhow::bail!("the container ended oddly: {other:?}"),
+    }
+}
+
+type Done = std::sync::mpsc::Receiver<Result<nix::sys::wait::WaitStatus, crate::KitError>>;
+
+/// Until the container ends: forward signals to its PID 1 and, with a
+/// terminal, copy bytes between the caller's terminal and the container's.
+fn relay(
+    master: Option<&std::os::fd::OwnedFd>,
+    sfd: &nix::sys::signalfd::SignalFd,
+    init: nix::unistd::Pid,
+    done: &Done,
+) -> anyhow::Result<nix::sys::wait::WaitStatus> {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+    let stdin = std::io::stdin();
+    let mut stdin_open = master.is_some();
+    let mut buf = [0u8; 4096];
+    let mut interrupts = 0;
+    loop {
+        if let Ok(status) = done.try_recv() {
+            if let Some(m) = master {
+                // Whatever the command printed last is still in the pty.
+                while let Ok(n) = nix::unistd::read(m, &mut buf) {
+                    if n == 0 || nix::unistd::write(std::io::stdout(), &buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            }
+            return Ok(status?);
+        }
+        let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+        if let Some(m) = master {
+            fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
+            if stdin_open {
+                fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
+            }
+        }
+        match poll(&mut fds, PollTimeout::from(100u16)) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+            Ok(_) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
+        drop(fds);
+        if ready[0] {
+            while let Ok(Some(info)) = sfd.read_signal() {
+                let Ok(sig) = nix::sys::signal::Signal::try_from(info.ssi_signo as i32) else { continue };
+                match (sig, master) {
+                    (nix::sys::signal::Signal::SIGWINCH, Some(m)) => {
+                        if let Ok(ws) = crate::sys::window_size(stdin.as_fd()) {
+                            let _ = crate::sys::set_window_size(m.as_fd(), &ws);
+                        }
+                    }
+                    (nix::sys::signal::Signal::SIGWINCH, None) => {}
+                    (sig @ (nix::sys::signal::Signal::SIGINT | nix::sys::signal::Signal::SIGTERM), _) => {
+                        // PID 1 of a namespace ignores signals it has no
+                        // handler for, so a forwarded SIGINT may do nothing.
+                        interrupts += 1;
+                        if interrupts == 1 {
+                            let _ = nix::sys::signal::kill(init, sig);
+                            eprintln!("lab container: {sig:?} forwarded to PID 1; again to kill the container");
+                        } else {
+                            let _ = nix::sys::signal::kill(init, nix::sys::signal::Signal::SIGKILL);
+                        }
+                    }
+                    (sig, _) => {
+                        let _ = nix::sys::signal::kill(init, sig);
+                    }
+                }
+            }
+        }
+        if let Some(m) = master {
+            if ready.get(1) == Some(&true) {
+                match nix::unistd::read(m, &mut buf) {
+                    Ok(n) if n > 0 => {
+                        let _ = nix::unistd::write(std::io::stdout(), &buf[..n]);
+                    }
+                    // EIO: every slave is closed, the container is ending.
+                    _ => std::thread::sleep(std::time::Duration::from_millis(10)),
+                }
+            }
+            if ready.get(2) == Some(&true) {
+                match nix::unistd::read(&stdin, &mut buf) {
+                    Ok(n) if n > 0 => {
+                        let _ = nix::unistd::write(m, &buf[..n]);
+                    }
+                    _ => stdin_open = false,
+                }
+            }
+        }
+    }
+}
+
+/// The caller's terminal in raw mode, restored when dropped.
+struct RawMode {
+    saved: nix::sys::termios::Termios,
+}
+
+impl RawMode {
+    fn enter(fd: std::os::fd::BorrowedFd<'_>) -> nix::Result<RawMode> {
+        use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
+        let saved = tcgetattr(fd)?;
+        let mut raw = saved.clone();
+        cfmakeraw(&mut raw);
+        tcsetattr(fd, SetArg::TCSANOW, &raw)?;
+        Ok(RawMode { saved })
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        use std::os::fd::AsFd;
+        let _ = nix::sys::termios::tcsetattr(std::io::stdin().as_fd(), nix::sys::termios::SetArg::TCSANOW, &self.saved);
     }
 }

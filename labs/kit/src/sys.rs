@@ -129,3 +129,60 @@ pub fn cloexec_from(first: u32) -> nix::Result<()> {
     let r = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
     if r == 0 { Ok(()) } else { Err(nix::errno::Errno::last()) }
 }
+
+/// Make `tty` the controlling terminal of the calling session leader
+/// (`ioctl(fd, TIOCSCTTY, 0)`), as a container's PID 1 does with its pty.
+pub fn set_controlling_tty(tty: std::os::fd::BorrowedFd<'_>) -> nix::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: TIOCSCTTY takes an int argument by value and touches no memory
+    // of ours; the descriptor is valid for the borrow's lifetime.
+    let r = unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCSCTTY, 0) };
+    if r == 0 { Ok(()) } else { Err(nix::errno::Errno::last()) }
+}
+
+/// The window size of terminal `tty` (`TIOCGWINSZ`).
+pub fn window_size(tty: std::os::fd::BorrowedFd<'_>) -> nix::Result<nix::pty::Winsize> {
+    use std::os::fd::AsRawFd;
+    let mut ws = nix::pty::Winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCGWINSZ writes one `struct winsize` (which `Winsize` is) to
+    // the pointer, which points to a live, properly aligned local.
+    let r = unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCGWINSZ, &mut ws as *mut nix::pty::Winsize) };
+    if r == 0 { Ok(ws) } else { Err(nix::errno::Errno::last()) }
+}
+
+/// Set the window size of terminal `tty` (`TIOCSWINSZ`).
+pub fn set_window_size(tty: std::os::fd::BorrowedFd<'_>, ws: &nix::pty::Winsize) -> nix::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: TIOCSWINSZ reads one `struct winsize` from the pointer, which
+    // points to a live value for the duration of the call.
+    let r = unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCSWINSZ, ws as *const nix::pty::Winsize) };
+    if r == 0 { Ok(()) } else { Err(nix::errno::Errno::last()) }
+}
+
+/// Bring network interface `name` up (`SIOCGIFFLAGS`, then `SIOCSIFFLAGS`
+/// with `IFF_UP`) in the caller's network namespace.
+pub fn link_up(name: &str) -> nix::Result<()> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
+    use std::os::fd::AsRawFd;
+    let sock = socket(AddressFamily::Inet, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None)?;
+    // SAFETY: `ifreq` is plain old data; all-zero is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    if name.len() >= req.ifr_name.len() {
+        return Err(nix::errno::Errno::ENAMETOOLONG);
+    }
+    for (dst, src) in req.ifr_name.iter_mut().zip(name.bytes()) {
+        *dst = src as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS reads the name from and writes the flags into the
+    // `ifreq` we own, which lives for the call.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req as *mut libc::ifreq) } != 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    // SAFETY: after SIOCGIFFLAGS the union holds the flags member.
+    unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+    // SAFETY: as above; SIOCSIFFLAGS only reads the `ifreq`.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req as *const libc::ifreq) } != 0 {
+        return Err(nix::errno::Errno::last());
+    }
+    Ok(())
+}
