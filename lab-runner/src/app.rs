@@ -65,7 +65,13 @@ pub fn main() -> ExitCode {
             };
             ExitCode::SUCCESS
         }
-        Command::Container { rootfs, hostname, net, verbose, command } => {
+        Command::Container {
+            rootfs,
+            hostname,
+            net,
+            verbose,
+            command,
+        } => {
             use std::io::IsTerminal;
             let spec = lab_kit::container::Spec {
                 rootfs,

@@ -125,7 +125,11 @@ pub enum Net {
 
 fn existing_dir(s: &str) -> Result<std::path::PathBuf, String> {
     let p = std::path::PathBuf::from(s);
-    if p.is_dir() { Ok(p) } else { Err(format!("{s} is not a directory")) }
+    if p.is_dir() {
+        Ok(p)
+    } else {
+        Err(format!("{s} is not a directory"))
+    }
 }
 
 fn hostname(s: &str) -> Result<String, String> {
@@ -133,7 +137,11 @@ fn hostname(s: &str) -> Result<String, String> {
         && s.len() <= 64
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
         && !s.starts_with(['-', '.']);
-    if ok { Ok(s.to_string()) } else { Err("a hostname is 1 to 64 letters, digits, '-' and '.'".into()) }
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err("a hostname is 1 to 64 letters, digits, '-' and '.'".into())
+    }
 }
 
 /// Make a clap error one line: its first line, plus the valid values when clap lists them.

@@ -114,9 +114,16 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         ctr.0.send(&())?;
         let listing: Vec<String> = ctr.0.recv(s)?;
         s.observe("ls / of the new root", listing.join(" "));
-        let missing: Vec<&str> =
-            ["bin", "dev", "etc", "proc", "tmp", "usr"].into_iter().filter(|d| !listing.iter().any(|l| l == d)).collect();
-        s.check("the new root holds /usr, the links, /proc, /dev and /tmp", missing.is_empty(), "nothing missing", format!("missing {missing:?}"));
+        let missing: Vec<&str> = ["bin", "dev", "etc", "proc", "tmp", "usr"]
+            .into_iter()
+            .filter(|d| !listing.iter().any(|l| l == d))
+            .collect();
+        s.check(
+            "the new root holds /usr, the links, /proc, /dev and /tmp",
+            missing.is_empty(),
+            "nothing missing",
+            format!("missing {missing:?}"),
+        );
         Ok(())
     })?;
 
@@ -124,7 +131,12 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         ctr.0.send(&())?;
         let (mounts, old_root_listed): (Vec<String>, bool) = ctr.0.recv(s)?;
         s.observe("mount points inside", mounts.join(" "));
-        s.check("/proc/self/mountinfo no longer lists the old root", !old_root_listed, "absent", if old_root_listed { "present" } else { "absent" });
+        s.check(
+            "/proc/self/mountinfo no longer lists the old root",
+            !old_root_listed,
+            "absent",
+            if old_root_listed { "present" } else { "absent" },
+        );
         Ok(())
     })?;
 
@@ -140,8 +152,16 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         let (eff, bnd): (u64, u64) = ctr.0.recv(s)?;
         s.observe("CapEff", proc::cap_names(eff));
         let want = container::default_caps_mask();
-        s.check_eq("effective set is the default set", &proc::cap_names(want), &proc::cap_names(eff));
-        s.check_eq("bounding set is the default set", &proc::cap_names(want), &proc::cap_names(bnd));
+        s.check_eq(
+            "effective set is the default set",
+            &proc::cap_names(want),
+            &proc::cap_names(eff),
+        );
+        s.check_eq(
+            "bounding set is the default set",
+            &proc::cap_names(want),
+            &proc::cap_names(bnd),
+        );
         Ok(())
     })?;
 
@@ -152,20 +172,54 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         s.check_eq("it is PID 1", &1, &inside.pid);
         s.check_eq("it sees its own hostname", HOSTNAME, inside.hostname.as_str());
         s.check_eq("it sees only lo", "lo", inside.interfaces.join(" ").as_str());
-        s.check("the chroot escape of lab 03 does not reach the host's root", !inside.escape_reaches_old_root, "stays inside", if inside.escape_reaches_old_root { "reached the old root" } else { "stays inside" });
-        s.check_errno("creating a file under /usr", Errno::EROFS, &inside.usr_write.map_err(Errno::from_raw));
-        s.check_eq("CapEff is Docker's default set", &proc::cap_names(container::default_caps_mask()), &proc::cap_names(inside.cap_eff));
-        s.check_eq("CapBnd is Docker's default set", &proc::cap_names(container::default_caps_mask()), &proc::cap_names(inside.cap_bnd));
+        s.check(
+            "the chroot escape of lab 03 does not reach the host's root",
+            !inside.escape_reaches_old_root,
+            "stays inside",
+            if inside.escape_reaches_old_root {
+                "reached the old root"
+            } else {
+                "stays inside"
+            },
+        );
+        s.check_errno(
+            "creating a file under /usr",
+            Errno::EROFS,
+            &inside.usr_write.map_err(Errno::from_raw),
+        );
+        s.check_eq(
+            "CapEff is Docker's default set",
+            &proc::cap_names(container::default_caps_mask()),
+            &proc::cap_names(inside.cap_eff),
+        );
+        s.check_eq(
+            "CapBnd is Docker's default set",
+            &proc::cap_names(container::default_caps_mask()),
+            &proc::cap_names(inside.cap_bnd),
+        );
         s.check_eq("NoNewPrivs", &1, &inside.no_new_privs);
-        s.check("only stdin, stdout and stderr survive execve", inside.inheritable_fds.is_empty(), "none above 2", format!("{:?}", inside.inheritable_fds));
+        s.check(
+            "only stdin, stdout and stderr survive execve",
+            inside.inheritable_fds.is_empty(),
+            "none above 2",
+            format!("{:?}", inside.inheritable_fds),
+        );
         if rootless {
             let outside = proc::status(Who::Pid(init_pid))?.euid;
-            s.check_eq("uid 0 inside is the caller outside", &Uid::effective().as_raw(), &outside);
+            s.check_eq(
+                "uid 0 inside is the caller outside",
+                &Uid::effective().as_raw(),
+                &outside,
+            );
         }
         ctr.0.send(&())?;
         let status = ctr.0.wait(s)?;
         s.observe("the command `sh -c 'exit 7'`", child::describe(&status));
-        s.check_eq("execve ran the command as the container's PID 1", "exited 7", child::describe(&status).as_str());
+        s.check_eq(
+            "execve ran the command as the container's PID 1",
+            "exited 7",
+            child::describe(&status).as_str(),
+        );
         Ok(())
     })?;
     // ANCHOR_END: checks
@@ -222,7 +276,9 @@ fn pid1(c: &mut ChildCtx) -> anyhow::Result<()> {
 /// with `..`, chroot to where the climb ended. Does it reach the old root?
 fn escape_reaches(old_root: nix::sys::stat::FileStat) -> bool {
     let _ = std::fs::create_dir_all("/tmp/escape");
-    let Ok(dir) = std::fs::File::open("/") else { return false };
+    let Ok(dir) = std::fs::File::open("/") else {
+        return false;
+    };
     if nix::unistd::chroot("/tmp/escape").is_err() || nix::unistd::fchdir(&dir).is_err() {
         return false;
     }
@@ -245,7 +301,10 @@ fn probe_write(path: &str) -> Result<(), i32> {
 }
 
 fn ls(root: &std::path::Path) -> anyhow::Result<Vec<String>> {
-    let mut v: Vec<String> = std::fs::read_dir(root)?.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> = std::fs::read_dir(root)?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
     v.sort();
     Ok(v)
 }

@@ -70,7 +70,10 @@ pub fn unshare_namespaces(n: &mut impl Narrate, rootless: bool) -> anyhow::Resul
             Ok(said) => said.into_iter().for_each(|text| n.emit(Event::Call { text })),
             Err((said, e)) => {
                 said.into_iter().for_each(|text| n.emit(Event::Call { text }));
-                anyhow::bail!("cannot create the user namespace: {}", crate::privilege::userns_blocker(e));
+                anyhow::bail!(
+                    "cannot create the user namespace: {}",
+                    crate::privilege::userns_blocker(e)
+                );
             }
         }
     }
@@ -95,7 +98,9 @@ pub fn fork_init(c: &mut ChildCtx, init: impl FnOnce(&mut ChildCtx) -> anyhow::R
             exit_child(code)
         }
         Forked::Parent(pid) => {
-            c.call_shows("fork()", Ok::<_, nix::errno::Errno>(()), |()| "1 (in the new PID namespace)".into())?;
+            c.call_shows("fork()", Ok::<_, nix::errno::Errno>(()), |()| {
+                "1 (in the new PID namespace)".into()
+            })?;
             c.send(&pid.as_raw())?;
             let status = nix::sys::wait::waitpid(pid, None)?;
             exit_child(match status {
@@ -138,7 +143,13 @@ pub fn bind_readonly(n: &mut impl Narrate, src: &Path, dst: &Path) -> nix::Resul
     let (s, d) = (src.display(), dst.display());
     n.call(
         format!("mount(\"{s}\", \"{d}\", NULL, MS_BIND|MS_REC, NULL)"),
-        mount(Some(src), dst, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>),
+        mount(
+            Some(src),
+            dst,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        ),
     )?;
     let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked_flags(dst);
     n.call(
@@ -162,14 +173,29 @@ pub fn assemble_rootfs(n: &mut impl Narrate, rootfs: Option<&Path>) -> anyhow::R
     match rootfs {
         Some(dir) => {
             n.call(
-                format!("mount(\"{}\", \"{NEW_ROOT}\", NULL, MS_BIND|MS_REC, NULL)", dir.display()),
-                mount(Some(dir), NEW_ROOT, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>),
+                format!(
+                    "mount(\"{}\", \"{NEW_ROOT}\", NULL, MS_BIND|MS_REC, NULL)",
+                    dir.display()
+                ),
+                mount(
+                    Some(dir),
+                    NEW_ROOT,
+                    None::<&str>,
+                    MsFlags::MS_BIND | MsFlags::MS_REC,
+                    None::<&str>,
+                ),
             )?;
         }
         None => {
             n.call(
                 format!("mount(\"rootfs\", \"{NEW_ROOT}\", \"tmpfs\", MS_NOSUID, \"mode=0755\")"),
-                mount(Some("rootfs"), NEW_ROOT, Some("tmpfs"), MsFlags::MS_NOSUID, Some("mode=0755")),
+                mount(
+                    Some("rootfs"),
+                    NEW_ROOT,
+                    Some("tmpfs"),
+                    MsFlags::MS_NOSUID,
+                    Some("mode=0755"),
+                ),
             )?;
             mkdir_p(&root.join("usr"))?;
             bind_readonly(n, Path::new("/usr"), &root.join("usr"))?;
@@ -192,7 +218,10 @@ pub fn assemble_rootfs(n: &mut impl Narrate, rootfs: Option<&Path>) -> anyhow::R
             let etc = root.join("etc");
             mkdir_p(&etc)?;
             for (file, text) in [
-                ("passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"),
+                (
+                    "passwd",
+                    "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+                ),
                 ("group", "root:x:0:\nnogroup:x:65534:\n"),
                 ("hosts", "127.0.0.1 localhost\n::1 localhost\n"),
             ] {
@@ -208,7 +237,13 @@ pub fn assemble_rootfs(n: &mut impl Narrate, rootfs: Option<&Path>) -> anyhow::R
     let dev = root.join("dev");
     n.call(
         format!("mount(\"dev\", \"{NEW_ROOT}/dev\", \"tmpfs\", MS_NOSUID|MS_NOEXEC, \"mode=0755\")"),
-        mount(Some("dev"), &dev, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC, Some("mode=0755")),
+        mount(
+            Some("dev"),
+            &dev,
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+            Some("mode=0755"),
+        ),
     )?;
     for node in DEVICES {
         let target = dev.join(node);
@@ -234,7 +269,13 @@ pub fn assemble_rootfs(n: &mut impl Narrate, rootfs: Option<&Path>) -> anyhow::R
     )?;
     n.call(
         format!("mount(\"shm\", \"{NEW_ROOT}/dev/shm\", \"tmpfs\", MS_NOSUID|MS_NODEV, \"mode=1777\")"),
-        mount(Some("shm"), &dev.join("shm"), Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=1777")),
+        mount(
+            Some("shm"),
+            &dev.join("shm"),
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some("mode=1777"),
+        ),
     )?;
     for (link, target) in [
         ("ptmx", "pts/ptmx"),
@@ -247,7 +288,13 @@ pub fn assemble_rootfs(n: &mut impl Narrate, rootfs: Option<&Path>) -> anyhow::R
     }
     n.call(
         format!("mount(\"tmp\", \"{NEW_ROOT}/tmp\", \"tmpfs\", MS_NOSUID|MS_NODEV, \"mode=1777\")"),
-        mount(Some("tmp"), &root.join("tmp"), Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=1777")),
+        mount(
+            Some("tmp"),
+            &root.join("tmp"),
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some("mode=1777"),
+        ),
     )?;
     Ok(root)
 }
@@ -258,7 +305,13 @@ pub fn assemble_rootfs(n: &mut impl Narrate, rootfs: Option<&Path>) -> anyhow::R
 pub fn make_mounts_private(n: &mut impl Narrate) -> nix::Result<()> {
     n.call(
         "mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE, NULL)",
-        mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>),
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+            None::<&str>,
+        ),
     )
 }
 
@@ -269,7 +322,10 @@ pub fn pivot_into(n: &mut impl Narrate, new_root: &Path) -> anyhow::Result<()> {
     mkdir_p(Path::new(".oldroot"))?;
     n.call("pivot_root(\".\", \".oldroot\")", pivot_root(".", ".oldroot"))?;
     n.call("chdir(\"/\")", chdir("/"))?;
-    n.call("umount2(\"/.oldroot\", MNT_DETACH)", umount2("/.oldroot", MntFlags::MNT_DETACH))?;
+    n.call(
+        "umount2(\"/.oldroot\", MNT_DETACH)",
+        umount2("/.oldroot", MntFlags::MNT_DETACH),
+    )?;
     let res = std::fs::remove_dir("/.oldroot").map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)));
     n.call("rmdir(\"/.oldroot\")", res)?;
     Ok(())
@@ -292,11 +348,15 @@ pub fn restrict(n: &mut impl Narrate) -> anyhow::Result<()> {
     let keep: CapsHashSet = DEFAULT_CAPS.iter().copied().collect();
     for cap in caps::all() {
         if !keep.contains(&cap) && caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false) {
-            caps::drop(None, CapSet::Bounding, cap).map_err(|e| anyhow::anyhow!("prctl(PR_CAPBSET_DROP, {cap}): {e}"))?;
+            caps::drop(None, CapSet::Bounding, cap)
+                .map_err(|e| anyhow::anyhow!("prctl(PR_CAPBSET_DROP, {cap}): {e}"))?;
         }
     }
     n.call(
-        format!("prctl(PR_CAPBSET_DROP, CAP) for each capability outside the default {}", DEFAULT_CAPS.len()),
+        format!(
+            "prctl(PR_CAPBSET_DROP, CAP) for each capability outside the default {}",
+            DEFAULT_CAPS.len()
+        ),
         Ok::<_, nix::errno::Errno>(()),
     )?;
     // For root, execve makes the new permitted set inheritable | bounding:
@@ -306,7 +366,10 @@ pub fn restrict(n: &mut impl Narrate) -> anyhow::Result<()> {
         caps::set(None, set, &keep).map_err(|e| anyhow::anyhow!("capset({set:?}): {e}"))?;
     }
     caps::clear(None, CapSet::Ambient).map_err(|e| anyhow::anyhow!("prctl(PR_CAP_AMBIENT_CLEAR_ALL): {e}"))?;
-    n.call("capset(permitted = effective = inheritable = the default set)", Ok::<(), nix::errno::Errno>(()))?;
+    n.call(
+        "capset(permitted = effective = inheritable = the default set)",
+        Ok::<(), nix::errno::Errno>(()),
+    )?;
     n.call("prctl(PR_SET_NO_NEW_PRIVS, 1)", nix::sys::prctl::set_no_new_privs())?;
     n.call("close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)", crate::sys::cloexec_from(3))?;
     Ok(())
@@ -433,9 +496,17 @@ pub fn run(
 
     // Forward signals: block them here (after the forks: children must not
     // inherit the mask) and read them from a signalfd.
-    use nix::sys::signal::{SigSet, Signal, SigmaskHow, sigprocmask};
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
     let mut mask = SigSet::empty();
-    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT, Signal::SIGUSR1, Signal::SIGUSR2, Signal::SIGWINCH] {
+    for s in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+        Signal::SIGWINCH,
+    ] {
         mask.add(s);
     }
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)?;
@@ -507,7 +578,9 @@ fn relay(
         drop(fds);
         if ready[0] {
             while let Ok(Some(info)) = sfd.read_signal() {
-                let Ok(sig) = nix::sys::signal::Signal::try_from(info.ssi_signo as i32) else { continue };
+                let Ok(sig) = nix::sys::signal::Signal::try_from(info.ssi_signo as i32) else {
+                    continue;
+                };
                 match (sig, master) {
                     (nix::sys::signal::Signal::SIGWINCH, Some(m)) => {
                         if let Ok(ws) = crate::sys::window_size(stdin.as_fd()) {
@@ -573,6 +646,10 @@ impl RawMode {
 impl Drop for RawMode {
     fn drop(&mut self) {
         use std::os::fd::AsFd;
-        let _ = nix::sys::termios::tcsetattr(std::io::stdin().as_fd(), nix::sys::termios::SetArg::TCSANOW, &self.saved);
+        let _ = nix::sys::termios::tcsetattr(
+            std::io::stdin().as_fd(),
+            nix::sys::termios::SetArg::TCSANOW,
+            &self.saved,
+        );
     }
 }

@@ -143,7 +143,12 @@ pub fn set_controlling_tty(tty: std::os::fd::BorrowedFd<'_>) -> nix::Result<()> 
 /// The window size of terminal `tty` (`TIOCGWINSZ`).
 pub fn window_size(tty: std::os::fd::BorrowedFd<'_>) -> nix::Result<nix::pty::Winsize> {
     use std::os::fd::AsRawFd;
-    let mut ws = nix::pty::Winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    let mut ws = nix::pty::Winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: TIOCGWINSZ writes one `struct winsize` (which `Winsize` is) to
     // the pointer, which points to a live, properly aligned local.
     let r = unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCGWINSZ, &mut ws as *mut nix::pty::Winsize) };

@@ -1,0 +1,163 @@
+//! `lab container`: the command runs as PID 1 with the container's hostname,
+//! root and capabilities, root and rootless; its exit status comes back;
+//! signals reach it; an interactive shell works under a real terminal; bad
+//! options are one line and exit 2; nothing is left behind.
+
+#![allow(clippy::expect_used)] // a test that cannot set up must fail loudly
+
+mod common;
+
+use std::io::Read;
+use std::os::fd::AsFd;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{HostState, LAB, Mode};
+
+const PROBE: &str = "echo pid=$$; hostname; ls /; grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; \
+                     tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '";
+
+#[test]
+fn the_command_sees_the_container_root_and_rootless() {
+    require_root!();
+    let before = HostState::read();
+    for mode in [Mode::Root, Mode::Nobody] {
+        let out = mode
+            .command(LAB, &["container", "--hostname", "box", "--", "sh", "-c", PROBE])
+            .output()
+            .expect("runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            mode.name(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "pid=1", "{text}");
+        assert_eq!(lines[1], "box");
+        for dir in ["bin", "dev", "etc", "proc", "tmp", "usr"] {
+            assert!(lines.contains(&dir), "{} missing from / in:\n{text}", dir);
+        }
+        assert!(
+            !lines.contains(&"home") && !lines.contains(&"work"),
+            "host directories leak:\n{text}"
+        );
+        let mask = format!("{:016x}", lab_kit::container::default_caps_mask());
+        assert!(lines.contains(&format!("CapEff:\t{mask}").as_str()), "{text}");
+        assert!(lines.contains(&format!("CapBnd:\t{mask}").as_str()), "{text}");
+        assert!(lines.contains(&"NoNewPrivs:\t1"), "{text}");
+        assert_eq!(lines.last(), Some(&"lo"), "only lo:\n{text}");
+    }
+    assert_eq!(before, HostState::read(), "the host changed");
+}
+
+#[test]
+fn exit_status_comes_back() {
+    require_root!();
+    let code = |args: &[&str]| {
+        let mut all = vec!["container", "--"];
+        all.extend_from_slice(args);
+        Command::new(LAB)
+            .args(&all)
+            .stderr(Stdio::null())
+            .status()
+            .expect("runs")
+            .code()
+    };
+    assert_eq!(code(&["sh", "-c", "exit 42"]), Some(42));
+    assert_eq!(code(&["true"]), Some(0));
+    assert_eq!(code(&["/no/such/program"]), Some(127));
+    assert_eq!(code(&["/etc"]), Some(126));
+    assert_eq!(
+        code(&["sh", "-c", "kill -KILL $$"]),
+        Some(0),
+        "PID 1 cannot kill itself from inside: SIGKILL from its own namespace is ignored"
+    );
+}
+
+#[test]
+fn signals_are_forwarded_to_pid_1() {
+    require_root!();
+    let child = Command::new(LAB)
+        .args([
+            "container",
+            "--",
+            "sh",
+            "-c",
+            "trap 'exit 9' TERM; echo ready; while :; do sleep 0.05; done",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let mut child = child;
+    let mut out = child.stdout.take().expect("stdout");
+    let mut buf = [0u8; 6];
+    out.read_exact(&mut buf).expect("ready");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("kill");
+    let status = child.wait().expect("ends");
+    assert_eq!(status.code(), Some(9), "SIGTERM reached the command's trap");
+}
+
+#[test]
+fn an_interactive_shell_gets_a_terminal() {
+    require_root!();
+    let pty = nix::pty::openpty(None, None).expect("openpty");
+    let slave = || Stdio::from(pty.slave.try_clone().expect("dup"));
+    let mut child = Command::new(LAB)
+        .args(["container", "--hostname", "tty-box", "--", "/bin/sh"])
+        .stdin(slave())
+        .stdout(slave())
+        .stderr(slave())
+        .spawn()
+        .expect("starts");
+    drop(pty.slave);
+    std::thread::sleep(Duration::from_millis(300));
+    nix::unistd::write(
+        &pty.master,
+        b"echo \"in $(hostname) as $$: $((6*7))\"; [ -t 0 ] && echo tty-yes; exit 4\n",
+    )
+    .expect("type");
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut buf = [0u8; 1024];
+    while Instant::now() < deadline {
+        let mut fds = [nix::poll::PollFd::new(pty.master.as_fd(), nix::poll::PollFlags::POLLIN)];
+        if nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(200u16)).unwrap_or(0) > 0 {
+            match nix::unistd::read(&pty.master, &mut buf) {
+                Ok(n) if n > 0 => seen.extend_from_slice(&buf[..n]),
+                _ => break,
+            }
+        }
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+    }
+    let status = child.wait().expect("ends");
+    let text = String::from_utf8_lossy(&seen);
+    assert!(text.contains("in tty-box as 1: 42"), "{text}");
+    assert!(text.contains("tty-yes"), "the shell's stdin is a terminal:\n{text}");
+    assert_eq!(status.code(), Some(4));
+}
+
+#[test]
+fn bad_options_are_one_line_and_exit_2() {
+    for args in [
+        &["container"][..],
+        &["container", "--net", "bridge", "--", "true"],
+        &["container", "--hostname", "-bad", "--", "true"],
+        &["container", "--rootfs", "/no/such/dir", "--", "true"],
+        &["container", "--hostname"],
+    ] {
+        let out = Command::new(LAB).args(args).output().expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "lab {}: {err}", args.join(" "));
+        assert_eq!(err.lines().count(), 1, "lab {}: {err}", args.join(" "));
+    }
+}
