@@ -88,6 +88,20 @@ pub fn main() -> ExitCode {
                 }
             }
         }
+        Command::Bench { format, runs, warmup } => match crate::bench::run(warmup as usize, runs as usize) {
+            Ok(report) => {
+                let mut out = std::io::stdout().lock();
+                let _ = match format {
+                    OutputFormat::Human => crate::bench::print(&report, &mut out),
+                    OutputFormat::Json => write_json(&report, &mut out),
+                };
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("lab bench: {e:#}");
+                ExitCode::from(1)
+            }
+        },
         Command::RunLab { id, format } => match find(&id) {
             Some(l) => ExitCode::from(lab_kit::lab::exit_code(&lab_kit::lab::run_lab(l, format))),
             None => usage(&format!("error: unknown lab '{id}'")),

@@ -103,6 +103,20 @@ pub enum Command {
         #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
         command: Vec<String>,
     },
+    /// Measure what each mechanism costs: fork, clone with each namespace,
+    /// mounts, pivot_root, and the whole start of `lab container` side by side
+    /// with bubblewrap and util-linux unshare when they are installed.
+    Bench {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+        format: OutputFormat,
+        /// Timed runs of each operation.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(5..=100_000))]
+        runs: u64,
+        /// Untimed runs before.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+        warmup: u64,
+    },
     /// Internal: run one lab in this process (the runner re-executes itself).
     #[command(name = "__lab", hide = true)]
     RunLab {

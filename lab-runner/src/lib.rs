@@ -3,6 +3,7 @@
 //! them, and reports what this machine offers them (`lab doctor`).
 
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod doctor;
 pub mod env;

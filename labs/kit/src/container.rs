@@ -514,16 +514,20 @@ pub fn run(
 
     c1.send(&())?; // PID 1 may go on
     let (done_tx, done_rx) = std::sync::mpsc::channel();
+    // The waiter wakes the relay's poll through this pipe the moment the
+    // container has ended, so no time is lost to a poll timeout.
+    let (wake_r, wake_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
     let waiter = std::thread::spawn(move || {
         let mut say = Narrator { verbose };
         let _ = done_tx.send(c1.wait(&mut say));
+        let _ = nix::unistd::write(&wake_w, b"x");
     });
 
     let raw = match (&master, spec.tty) {
         (Some(_), true) => RawMode::enter(stdin.as_fd()).ok(),
         _ => None,
     };
-    let status = relay(master.as_ref(), &sfd, init, &done_rx);
+    let status = relay(master.as_ref(), &sfd, &wake_r, init, &done_rx);
     drop(raw);
     let _ = waiter.join();
     sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&mask), None)?;
@@ -541,6 +545,7 @@ type Done = std::sync::mpsc::Receiver<Result<nix::sys::wait::WaitStatus, crate::
 fn relay(
     master: Option<&std::os::fd::OwnedFd>,
     sfd: &nix::sys::signalfd::SignalFd,
+    wake: &std::os::fd::OwnedFd,
     init: nix::unistd::Pid,
     done: &Done,
 ) -> anyhow::Result<nix::sys::wait::WaitStatus> {
@@ -562,14 +567,17 @@ fn relay(
             }
             return Ok(status?);
         }
-        let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+        let mut fds = vec![
+            PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
+            PollFd::new(wake.as_fd(), PollFlags::POLLIN),
+        ];
         if let Some(m) = master {
             fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
             if stdin_open {
                 fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
             }
         }
-        match poll(&mut fds, PollTimeout::from(100u16)) {
+        match poll(&mut fds, PollTimeout::NONE) {
             Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
             Ok(_) => {}
             Err(e) => return Err(e.into()),
@@ -606,7 +614,7 @@ fn relay(
             }
         }
         if let Some(m) = master {
-            if ready.get(1) == Some(&true) {
+            if ready.get(2) == Some(&true) {
                 match nix::unistd::read(m, &mut buf) {
                     Ok(n) if n > 0 => {
                         let _ = nix::unistd::write(std::io::stdout(), &buf[..n]);
@@ -615,7 +623,7 @@ fn relay(
                     _ => std::thread::sleep(std::time::Duration::from_millis(10)),
                 }
             }
-            if ready.get(2) == Some(&true) {
+            if ready.get(3) == Some(&true) {
                 match nix::unistd::read(&stdin, &mut buf) {
                     Ok(n) if n > 0 => {
                         let _ = nix::unistd::write(m, &buf[..n]);

@@ -1,0 +1,377 @@
+//! `lab bench`: what each mechanism costs. Every operation runs after a
+//! warm-up, many times, and is reported as median and 10th–90th percentile.
+//! The kernel operations run in a forked, isolated process (its own user
+//! namespace when rootless, its own mount namespace), so nothing reaches the
+//! host. The whole start of `lab container -- /bin/true` is timed side by
+//! side with bubblewrap and util-linux `unshare` doing the same work, when
+//! they are installed, alternating run by run so that both see the same
+//! machine load.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use lab_kit::child;
+use lab_kit::narrate::Narrate;
+use lab_kit::ops;
+use lab_kit::sys::{Forked, clone_and_exit, exit_child, fork_tied};
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::sched::{CloneFlags, setns, unshare};
+use nix::sys::wait::waitpid;
+use serde::{Deserialize, Serialize};
+
+/// One operation's timings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Measurement {
+    /// What was timed.
+    pub name: String,
+    /// Median, microseconds.
+    pub median_us: f64,
+    /// 10th percentile, microseconds.
+    pub p10_us: f64,
+    /// 90th percentile, microseconds.
+    pub p90_us: f64,
+    /// How many timed runs.
+    pub runs: usize,
+}
+
+/// Our container start against another tool's, measured in the same loop.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    /// Ours.
+    pub ours: String,
+    /// Theirs.
+    pub theirs: String,
+    /// Median of ours divided by median of theirs (below 1: ours is faster).
+    pub ratio: f64,
+}
+
+/// Everything `lab bench` reports.
+#[derive(Debug, Serialize)]
+pub struct BenchReport {
+    /// The machine.
+    pub environment: lab_kit::lab::Environment,
+    /// Warm-up runs before each measurement.
+    pub warmup: usize,
+    /// The measurements, cheapest operations first.
+    pub measurements: Vec<Measurement>,
+    /// Side-by-side ratios.
+    pub comparisons: Vec<Comparison>,
+    /// What could not be measured here, and why.
+    pub skipped: Vec<String>,
+}
+
+fn summarize(name: &str, mut us: Vec<f64>) -> Measurement {
+    us.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        us.get(((us.len().saturating_sub(1)) as f64 * q).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    Measurement {
+        name: name.into(),
+        median_us: at(0.5),
+        p10_us: at(0.1),
+        p90_us: at(0.9),
+        runs: us.len(),
+    }
+}
+
+fn time(warmup: usize, runs: usize, mut op: impl FnMut() -> anyhow::Result<f64>) -> anyhow::Result<Vec<f64>> {
+    for _ in 0..warmup {
+        op()?;
+    }
+    (0..runs).map(|_| op()).collect()
+}
+
+fn elapsed_us(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e6
+}
+
+struct Quiet;
+impl Narrate for Quiet {
+    fn emit(&mut self, _: lab_kit::Event) {}
+}
+
+/// The kernel operations, measured in an isolated child.
+fn kernel_ops(warmup: usize, runs: usize, rootless: bool) -> anyhow::Result<(Vec<Measurement>, Vec<String>)> {
+    let mut bench = child::spawn(move |c| {
+        if rootless {
+            lab_kit::privilege::enter_userns_as_root().map_err(|(_, e)| anyhow::anyhow!("user namespace: {e}"))?;
+        }
+        ops::private_mount_ns(&mut Quiet)?;
+        ops::scratch(&mut Quiet)?;
+        let mut out: Vec<(String, Vec<f64>)> = Vec::new();
+        let mut skipped: Vec<String> = Vec::new();
+
+        out.push((
+            "fork + wait".into(),
+            time(warmup, runs, || {
+                let t = Instant::now();
+                match fork_tied()? {
+                    Forked::Child => exit_child(0),
+                    Forked::Parent(pid) => waitpid(pid, None)?,
+                };
+                Ok(elapsed_us(t))
+            })?,
+        ));
+        let each = [
+            ("CLONE_NEWUSER", CloneFlags::CLONE_NEWUSER),
+            ("CLONE_NEWNS", CloneFlags::CLONE_NEWNS),
+            ("CLONE_NEWPID", CloneFlags::CLONE_NEWPID),
+            ("CLONE_NEWUTS", CloneFlags::CLONE_NEWUTS),
+            ("CLONE_NEWIPC", CloneFlags::CLONE_NEWIPC),
+            ("CLONE_NEWNET", CloneFlags::CLONE_NEWNET),
+            ("CLONE_NEWCGROUP", CloneFlags::CLONE_NEWCGROUP),
+        ];
+        let all = each.iter().fold(CloneFlags::empty(), |a, (_, f)| a | *f);
+        for (name, flags) in each.iter().copied().chain([("all of them", all)]) {
+            let clone_once = || -> anyhow::Result<f64> {
+                let t = Instant::now();
+                let pid = clone_and_exit(flags)?;
+                waitpid(pid, None)?;
+                Ok(elapsed_us(t))
+            };
+            match clone_once() {
+                Ok(_) => out.push((format!("clone({name}) + wait"), time(warmup, runs, clone_once)?)),
+                Err(e) => skipped.push(format!("clone({name}): {e}")),
+            }
+        }
+        let own_uts = std::fs::File::open("/proc/self/ns/uts")?;
+        out.push((
+            "unshare(CLONE_NEWUTS) + setns back".into(),
+            time(warmup, runs, || {
+                let t = Instant::now();
+                unshare(CloneFlags::CLONE_NEWUTS)?;
+                setns(&own_uts, CloneFlags::CLONE_NEWUTS)?;
+                Ok(elapsed_us(t))
+            })?,
+        ));
+        std::fs::create_dir_all("/tmp/mnt")?;
+        std::fs::create_dir_all("/tmp/src")?;
+        out.push((
+            "mount tmpfs + umount".into(),
+            time(warmup, runs, || {
+                let t = Instant::now();
+                mount(Some("bench"), "/tmp/mnt", Some("tmpfs"), MsFlags::empty(), None::<&str>)?;
+                umount2("/tmp/mnt", MntFlags::empty())?;
+                Ok(elapsed_us(t))
+            })?,
+        ));
+        out.push((
+            "bind mount + umount".into(),
+            time(warmup, runs, || {
+                let t = Instant::now();
+                mount(
+                    Some("/tmp/src"),
+                    "/tmp/mnt",
+                    None::<&str>,
+                    MsFlags::MS_BIND,
+                    None::<&str>,
+                )?;
+                umount2("/tmp/mnt", MntFlags::empty())?;
+                Ok(elapsed_us(t))
+            })?,
+        ));
+        out.push((
+            "pivot_root + detach the old root".into(),
+            time(warmup, runs, || {
+                let mut one = child::spawn(|c| {
+                    unshare(CloneFlags::CLONE_NEWNS)?;
+                    mount(
+                        None::<&str>,
+                        "/",
+                        None::<&str>,
+                        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+                        None::<&str>,
+                    )?;
+                    mount(Some("root"), "/tmp/mnt", Some("tmpfs"), MsFlags::empty(), None::<&str>)?;
+                    std::fs::create_dir("/tmp/mnt/old")?;
+                    nix::unistd::chdir("/tmp/mnt")?;
+                    let t = Instant::now();
+                    nix::unistd::pivot_root(".", "old")?;
+                    umount2("/old", MntFlags::MNT_DETACH)?;
+                    c.send(&elapsed_us(t))?;
+                    Ok(())
+                })?;
+                let us: f64 = one.recv(&mut Quiet)?;
+                one.wait(&mut Quiet)?;
+                Ok(us)
+            })?,
+        ));
+        c.send(&(out, skipped))?;
+        Ok(())
+    })?;
+    let (samples, skipped): (Vec<(String, Vec<f64>)>, Vec<String>) = bench.recv(&mut Quiet)?;
+    bench.wait(&mut Quiet)?;
+    Ok((samples.into_iter().map(|(n, s)| summarize(&n, s)).collect(), skipped))
+}
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+}
+
+/// The whole container start, ours and the other tools', alternating.
+fn container_starts(
+    warmup: usize,
+    runs: usize,
+    rootless: bool,
+) -> anyhow::Result<(Vec<Measurement>, Vec<Comparison>, Vec<String>)> {
+    let exe = std::env::current_exe()?;
+    let ours_name = "lab container -- /bin/true".to_string();
+    let mut tools: Vec<(String, Vec<String>)> = vec![(
+        ours_name.clone(),
+        vec![
+            exe.display().to_string(),
+            "container".into(),
+            "--".into(),
+            "/bin/true".into(),
+        ],
+    )];
+    let mut skipped = Vec::new();
+    if on_path("bwrap") {
+        let mut argv: Vec<String> =
+            "bwrap --unshare-all --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib"
+                .split(' ')
+                .map(String::from)
+                .collect();
+        if Path::new("/usr/lib64").exists() {
+            argv.extend(["--symlink", "usr/lib64", "/lib64"].map(String::from));
+        }
+        argv.extend(
+            [
+                "--proc",
+                "/proc",
+                "--dev",
+                "/dev",
+                "--tmpfs",
+                "/tmp",
+                "--hostname",
+                "container",
+                "/bin/true",
+            ]
+            .map(String::from),
+        );
+        tools.push(("bwrap (same isolation)".into(), argv));
+    } else {
+        skipped.push("bubblewrap: bwrap is not installed (apt-get install bubblewrap)".into());
+    }
+    if on_path("unshare") {
+        let mut argv: Vec<String> = vec!["unshare".into()];
+        if rootless {
+            argv.extend(["--user", "--map-root-user"].map(String::from));
+        }
+        argv.extend(
+            [
+                "--mount",
+                "--pid",
+                "--fork",
+                "--uts",
+                "--ipc",
+                "--net",
+                "--cgroup",
+                "/bin/true",
+            ]
+            .map(String::from),
+        );
+        tools.push(("unshare(1) (namespaces only)".into(), argv));
+    } else {
+        skipped.push("util-linux: unshare is not installed".into());
+    }
+    let start = |argv: &[String]| -> anyhow::Result<f64> {
+        let t = Instant::now();
+        let status = Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
+        let us = elapsed_us(t);
+        anyhow::ensure!(status.success(), "`{}` failed: {status}", argv.join(" "));
+        Ok(us)
+    };
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); tools.len()];
+    let mut usable = vec![true; tools.len()];
+    for round in 0..warmup + runs {
+        for (i, (name, argv)) in tools.iter().enumerate() {
+            if !usable[i] {
+                continue;
+            }
+            match start(argv) {
+                Ok(us) if round >= warmup => samples[i].push(us),
+                Ok(_) => {}
+                Err(e) if i > 0 => {
+                    usable[i] = false;
+                    skipped.push(format!("{name}: {e}"));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    let ms: Vec<Measurement> = tools
+        .iter()
+        .zip(samples)
+        .filter(|(_, s)| !s.is_empty())
+        .map(|((n, _), s)| summarize(n, s))
+        .collect();
+    let comparisons = ms
+        .iter()
+        .skip(1)
+        .map(|m| Comparison {
+            ours: ours_name.clone(),
+            theirs: m.name.clone(),
+            ratio: ms[0].median_us / m.median_us,
+        })
+        .collect();
+    Ok((ms, comparisons, skipped))
+}
+
+/// Measure everything.
+pub fn run(warmup: usize, runs: usize) -> anyhow::Result<BenchReport> {
+    let (environment, caller, _) = crate::env::probe();
+    let rootless = !caller.is_real_root();
+    let (mut measurements, mut skipped) = kernel_ops(warmup, runs, rootless)?;
+    let (starts, comparisons, more) = container_starts(warmup.min(3), runs.min(30), rootless)?;
+    measurements.extend(starts);
+    skipped.extend(more);
+    Ok(BenchReport {
+        environment,
+        warmup,
+        measurements,
+        comparisons,
+        skipped,
+    })
+}
+
+fn human_us(us: f64) -> String {
+    if us >= 1000.0 {
+        format!("{:.2} ms", us / 1000.0)
+    } else {
+        format!("{us:.0} µs")
+    }
+}
+
+/// The table for people (also the book's).
+pub fn print(r: &BenchReport, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(out, "| operation | median | 10th–90th percentile | runs |")?;
+    writeln!(out, "|---|---:|---:|---:|")?;
+    for m in &r.measurements {
+        writeln!(
+            out,
+            "| {} | {} | {} – {} | {} |",
+            m.name,
+            human_us(m.median_us),
+            human_us(m.p10_us),
+            human_us(m.p90_us),
+            m.runs
+        )?;
+    }
+    for c in &r.comparisons {
+        writeln!(out, "\n`{}` / {}: **{:.2}×**", c.ours, c.theirs, c.ratio)?;
+    }
+    for s in &r.skipped {
+        writeln!(out, "\nnot measured: {s}")?;
+    }
+    Ok(())
+}
