@@ -145,7 +145,7 @@ fn steps(lab: &LabDecl) -> String {
     };
     let mut out = String::from(HEADER);
     out.push_str(&format!(
-        "| | |\n|---|---|\n| run it | `lab run {}` |\n| mechanisms | {} |\n| needs | {} |\n| privilege | `{}`: {} |\n| without root | {rootless} |\n\n",
+        "- **run it:** `lab run {}`\n- **mechanisms:** {}\n- **needs:** {}\n- **privilege:** `{}`: {}\n- **without root:** {rootless}\n\n",
         lab.id,
         mechanisms.join(", "),
         if requires.is_empty() { "nothing special".into() } else { requires.join(", ") },
