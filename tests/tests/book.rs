@@ -165,9 +165,27 @@ fn steps(lab: &LabDecl) -> String {
     out
 }
 
+/// The labs that exist, linked to their chapters (included by introduction.md).
+fn lab_table() -> String {
+    let mut out = format!("{HEADER}| id | lab | mechanisms | privilege |\n|----|-----|------------|-----------|\n");
+    for lab in LABS {
+        let mechanisms: Vec<String> = lab.mechanisms.iter().map(|m| format!("`{m}`")).collect();
+        out.push_str(&format!(
+            "| {} | [{}](labs/{}.md) | {} | `{}` |\n",
+            lab.id,
+            lab.title,
+            lab.full_id(),
+            mechanisms.join(", "),
+            lab.privilege().as_str()
+        ));
+    }
+    out
+}
+
 /// The parts that need no privilege to produce.
 fn plain_parts() -> Vec<(String, String)> {
     let mut parts = vec![
+        ("labs.md".to_string(), lab_table()),
         ("cli.md".to_string(), cli_reference()),
         ("exit-codes.md".to_string(), exit_codes()),
         ("statuses.md".to_string(), statuses()),
@@ -339,7 +357,8 @@ fn every_lab_has_a_chapter_in_order_and_no_chapter_lacks_a_lab() {
     let wanted: Vec<String> = LABS.iter().map(|l| format!("labs/{}.md", l.full_id())).collect();
     assert_eq!(
         chapters, wanted,
-        "book/src/SUMMARY.md must list one chapter per lab, in the runner's order"
+        "book/src/SUMMARY.md must list one chapter per lab, in the runner's order \
+         (see book/src/reference/adding-a-lab.md)"
     );
     for link in &links {
         assert!(
@@ -449,6 +468,10 @@ fn markdown_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn every_include_and_anchor_resolves() {
+    if updating() {
+        eprintln!("skipped: BOOK_UPDATE=1 is rewriting book/src/generated; run again without it");
+        return;
+    }
     let mut files = Vec::new();
     markdown_files(&book().join("src"), &mut files);
     let mut problems = Vec::new();
@@ -456,7 +479,11 @@ fn every_include_and_anchor_resolves() {
         for (file, anchor) in includes(&read(&md)) {
             let target = md.parent().expect("in a folder").join(&file);
             let Ok(source) = std::fs::read_to_string(&target) else {
-                problems.push(format!("{}: includes {file}, which does not exist", md.display()));
+                problems.push(format!(
+                    "{}: includes {file}, which does not exist (a generated part is written by \
+                     `BOOK_UPDATE=1 cargo test -p container-labs-tests --test book`)",
+                    md.display()
+                ));
                 continue;
             };
             if let Some(a) = anchor {
@@ -514,6 +541,10 @@ fn html_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn book_builds_and_every_internal_link_resolves() {
+    if updating() {
+        eprintln!("skipped: BOOK_UPDATE=1 is rewriting book/src/generated; run again without it to build the book");
+        return;
+    }
     let Some(version) = mdbook() else {
         eprintln!("skipped: mdbook is not installed (`cargo install mdbook --locked`)");
         return;
