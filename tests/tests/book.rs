@@ -637,3 +637,40 @@ fn book_builds_and_every_internal_link_resolves() {
         "the search index does not know pivot_root"
     );
 }
+
+fn keys(v: &serde_json::Value, out: &mut BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                out.insert(k.clone());
+                keys(v, out);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| keys(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn json_reference_names_every_field_of_a_real_report() {
+    let report: serde_json::Value = serde_json::from_str(&read(&generated_dir().join("report-06-uts.json")))
+        .expect("generated/report-06-uts.json is JSON");
+    let mut fields = BTreeSet::new();
+    keys(&report, &mut fields);
+    let page = read(&book().join("src/reference/json.md"));
+    let table: String = page.lines().filter(|l| l.starts_with('|')).collect();
+    let missing: Vec<&String> = fields
+        .iter()
+        .filter(|f| {
+            !table.contains(&format!(".{f}`"))
+                && !table.contains(&format!("`{f}`"))
+                && !table.contains(&format!("{f},"))
+                && !table.contains(&format!(" {f}}}"))
+                && !table.contains(&format!("{f}[]"))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "book/src/reference/json.md does not describe the report fields {missing:?}"
+    );
+}
