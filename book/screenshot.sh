@@ -30,11 +30,12 @@ trap 'rm -rf "$work"' EXIT
 mdbook build book --dest-dir "$work/site" >/dev/null 2>&1 || mdbook build book --dest-dir "$work/site"
 site="file://$(realpath "$work/site")"
 
-# A fresh profile per run; nothing that phones home.
+# A fresh profile per run; nothing that phones home. HOME and XDG_* point into
+# the work folder too, or Chromium leaves crash-report and dconf folders in ~.
 chrome() {
     local profile
     profile=$(mktemp -d -p "$work" profile.XXXXXX)
-    "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    HOME="$profile" XDG_CONFIG_HOME="$profile/config" XDG_CACHE_HOME="$profile/cache" "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
         --disable-background-networking --disable-component-update --disable-sync \
         --user-data-dir="$profile" --hide-scrollbars --virtual-time-budget=5000 \
         "$@" 2>"$work/chromium.log"
