@@ -3,7 +3,15 @@
 use lab_kit::LabDecl;
 
 /// The labs, in teaching order.
-pub static LABS: &[&LabDecl] = &[&lab_06_uts::LAB, &lab_07_pid::LAB, &lab_11_user::LAB];
+pub static LABS: &[&LabDecl] = &[
+    &lab_01_privileges::LAB,
+    &lab_02_bind_mount::LAB,
+    &lab_03_chroot::LAB,
+    &lab_04_capabilities::LAB,
+    &lab_06_uts::LAB,
+    &lab_07_pid::LAB,
+    &lab_11_user::LAB,
+];
 
 /// Find a lab by `06`, `6`, `uts` or `06-uts`.
 pub fn find(query: &str) -> Option<&'static LabDecl> {
