@@ -126,7 +126,7 @@ fn probe(args: &[String]) -> Result<Probe, KitError> {
     let mut p = Probe {
         uid: [st.ruid, st.euid, st.suid],
         gid: [st.rgid, st.egid, st.sgid],
-        groups: st.groups.iter().map(|g| *g as u32).collect(),
+        groups: st.groups.clone(),
         caps: CapMasks::read(crate::proc::Who::This)?,
         no_new_privs: st.nonewprivs == Some(1),
         fds: open_fds()?,
@@ -235,20 +235,28 @@ impl Program {
     }
 }
 
-/// `execve` the program, narrated like strace. Returns only on failure.
+impl Program {
+    /// The call as strace shows it.
+    pub fn call_text(&self) -> String {
+        let (path, argv, _) = self.parts();
+        let shown: Vec<String> = argv.iter().map(|a| format!("{a:?}")).collect();
+        format!("execve({path:?}, [{}], ...)", shown.join(", "))
+    }
+}
+
+/// `execve` the program. Returns only on failure, which it narrates; a
+/// success cannot be told from here (the image is gone), so whoever waits
+/// for the program tells it ([`run_captured`] does).
 pub fn execve(n: &mut impl Narrate, program: &Program) -> Errno {
     let (path, argv, env) = program.parts();
-    let shown: Vec<String> = argv.iter().map(|a| format!("{a:?}")).collect();
-    let call = format!("execve({path:?}, [{}], ...)", shown.join(", "));
     let c = |s: &str| CString::new(s).map_err(|_| Errno::EINVAL);
     let res = (|| {
         let cpath = c(&path)?;
         let cargv = argv.iter().map(|a| c(a)).collect::<Result<Vec<_>, _>>()?;
         let cenv = env.iter().map(|a| c(a)).collect::<Result<Vec<_>, _>>()?;
-        // Everything the child narrated must be on its way before the image is replaced.
         nix::unistd::execve(&cpath, &cargv, &cenv).map(drop)
     })();
-    match n.call(call, res) {
+    match n.call(program.call_text(), res) {
         Ok(()) => Errno::UnknownErrno,
         Err(e) => e,
     }
@@ -285,6 +293,7 @@ pub fn run_captured(
 ) -> Result<Captured, KitError> {
     let (read, write) =
         nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|errno| KitError::Sys { call: "pipe2()", errno })?;
+    let call = program.call_text();
     let mut child = child::spawn(move |c| {
         setup(c)?;
         // dup2 onto 1 clears close-on-exec there only: the program's stdout is the pipe.
@@ -299,6 +308,9 @@ pub fn run_captured(
     file.read_to_string(&mut stdout)
         .map_err(|e| KitError::io(format!("pipe:{}", file.as_raw_fd()), e))?;
     let exec_error = child.recv_or_eof::<i32>(n)?.map(Errno::from_raw);
+    if exec_error.is_none() {
+        n.call(call, Ok::<(), Errno>(())).ok();
+    }
     let status = child.wait(n)?;
     Ok(Captured {
         stdout,

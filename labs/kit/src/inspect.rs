@@ -182,7 +182,8 @@ pub struct CapRow {
 }
 
 /// Every visible process whose permitted, effective or ambient set is not
-/// empty, by pid. Processes that exit while being read are left out.
+/// empty, by pid. Kernel threads (kthreadd, pid 2, and its children) and
+/// processes that exit while being read are left out.
 pub fn capability_listing() -> Vec<CapRow> {
     let Ok(all) = procfs::process::all_processes() else {
         return Vec::new();
@@ -190,6 +191,7 @@ pub fn capability_listing() -> Vec<CapRow> {
     let mut rows: Vec<CapRow> = all
         .flatten()
         .filter_map(|p| p.status().ok())
+        .filter(|st| st.pid != 2 && st.ppid != 2)
         .filter(|st| st.capprm | st.capeff | st.capamb.unwrap_or(0) != 0)
         .map(|st| CapRow {
             ppid: st.ppid,
