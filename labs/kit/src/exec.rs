@@ -296,6 +296,10 @@ pub fn run_captured(
     let call = program.call_text();
     let mut child = child::spawn(move |c| {
         setup(c)?;
+        // A change of uid or gid in `setup` clears the parent-death signal: arm it
+        // again so the program dies with the lab. (A setuid program's execve clears
+        // it once more; the probe only reads /proc and prints a line, then exits.)
+        nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
         // dup2 onto 1 clears close-on-exec there only: the program's stdout is the pipe.
         nix::unistd::dup2_stdout(&write)?;
         drop(write);
@@ -317,4 +321,37 @@ pub fn run_captured(
         exec_error,
         status: child::describe(&status),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_read_like_strace() {
+        assert_eq!(
+            Program::helper(&["--read-fd", "3"]).call_text(),
+            r#"execve("/proc/self/exe", ["lab-helper", "__lab-helper", "--read-fd", "3"], ...)"#
+        );
+        assert_eq!(
+            Program::path("/bin/sh", &["sh", "-c", "ls /"]).call_text(),
+            r#"execve("/bin/sh", ["sh", "-c", "ls /"], ...)"#
+        );
+    }
+
+    #[test]
+    fn the_helper_answers_only_when_asked() {
+        // The test binary is not started as the helper.
+        assert!(helper_main().is_none());
+    }
+
+    #[test]
+    fn the_probe_reports_descriptors_and_refuses_unknown_arguments() {
+        let p = probe(&[]).expect("probe of this process");
+        assert!(p.fds.contains(&0) || p.fds.contains(&1) || p.fds.contains(&2));
+        assert_eq!(p.uid[1], nix::unistd::geteuid().as_raw());
+        assert!(probe(&["--bogus".to_string()]).is_err());
+        let p = probe(&["--read-fd".into(), "999".into()]).expect("probe");
+        assert_eq!(p.read_fd, Some(Err("EBADF".into())));
+    }
 }
