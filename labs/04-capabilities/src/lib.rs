@@ -117,7 +117,13 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     lab.step(&LISTING, |s| {
         let rows = inspect::capability_listing();
-        s.note(inspect::render_listing(&rows));
+        s.note("pid (ppid) user command: capabilities, like pscap -a (`lab inspect` prints the same):");
+        for r in &rows {
+            s.note(format!(
+                "{} ({}) {} {}: {}",
+                r.pid, r.ppid, r.user, r.command, r.capabilities
+            ));
+        }
         let me = std::process::id() as i32;
         let own = rows.iter().find(|r| r.pid == me);
         let holds_any = mine.prm | mine.eff | mine.amb != 0;
