@@ -12,6 +12,10 @@ use clap::Parser;
 
 /// The whole of `lab`: what `main` calls.
 pub fn main() -> ExitCode {
+    // A lab re-executes this file as its probe helper (see lab_kit::exec).
+    if let Some(code) = lab_kit::exec::helper_main() {
+        return code;
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
@@ -102,6 +106,7 @@ pub fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Inspect { pid, format } => inspect(pid.as_deref(), format),
         Command::RunLab { id, format } => match find(&id) {
             Some(l) => ExitCode::from(lab_kit::lab::exit_code(&lab_kit::lab::run_lab(l, format))),
             None => usage(&format!("error: unknown lab '{id}'")),
@@ -132,7 +137,7 @@ fn list(format: OutputFormat) -> ExitCode {
         out,
         "{}",
         format!(
-            "{:<3} {:<10} {:<8} {:<8} {:<44} {}",
+            "{:<3} {:<12} {:<8} {:<8} {:<54} {}",
             "id", "slug", "needs", "here", "title", "mechanisms"
         )
         .bold()
@@ -148,7 +153,7 @@ fn list(format: OutputFormat) -> ExitCode {
         let mechs: Vec<&str> = l.mechanisms.iter().map(|m| m.as_str()).collect();
         let _ = writeln!(
             out,
-            "{:<3} {:<10} {:<8} {here}{pad} {:<44} {}",
+            "{:<3} {:<12} {:<8} {here}{pad} {:<54} {}",
             l.id,
             l.slug,
             l.privilege().as_str(),
@@ -161,4 +166,32 @@ fn list(format: OutputFormat) -> ExitCode {
         "\n`lab doctor` says why a lab cannot run fully here; `lab run ID` runs one."
     );
     ExitCode::SUCCESS
+}
+
+/// `lab inspect [PID]`: one process's container-relevant state, or the
+/// `pscap -a`-like listing without a PID.
+fn inspect(pid: Option<&str>, format: OutputFormat) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    let Some(pid) = pid else {
+        let rows = lab_kit::inspect::capability_listing();
+        let _ = match format {
+            OutputFormat::Human => write!(out, "{}", lab_kit::inspect::render_listing(&rows)),
+            OutputFormat::Json => write_json(&rows, &mut out),
+        };
+        return ExitCode::SUCCESS;
+    };
+    let pid = match pid.parse::<i32>() {
+        Ok(n) if n > 0 => n,
+        _ => return usage(&format!("error: invalid PID '{pid}': expected a positive number")),
+    };
+    match lab_kit::inspect::inspect(pid) {
+        Ok(i) => {
+            let _ = match format {
+                OutputFormat::Human => write!(out, "{}", i.render()),
+                OutputFormat::Json => write_json(&i, &mut out),
+            };
+            ExitCode::SUCCESS
+        }
+        Err(e) => usage(&format!("error: {e}")),
+    }
 }

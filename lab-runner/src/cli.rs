@@ -117,6 +117,17 @@ pub enum Command {
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=10_000))]
         warmup: u64,
     },
+    /// Show one process's container-relevant state: namespaces compared with
+    /// PID 1's, uid/gid maps, capability sets, cgroups, root, seccomp,
+    /// no_new_privs. Without a PID, list the processes that hold capabilities
+    /// (like `pscap -a`).
+    Inspect {
+        /// The process to inspect.
+        pid: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+        format: OutputFormat,
+    },
     /// Internal: run one lab in this process (the runner re-executes itself).
     #[command(name = "__lab", hide = true)]
     RunLab {

@@ -199,7 +199,7 @@ pub fn print(d: &Doctor, out: &mut impl Write) -> std::io::Result<()> {
         let pad = " ".repeat(8 - format!("{:?}", l.readiness).len());
         writeln!(
             out,
-            "  {} {:<10} {word}{pad} {}",
+            "  {} {:<12} {word}{pad} {}",
             l.id,
             l.slug,
             l.reason.as_deref().unwrap_or("")

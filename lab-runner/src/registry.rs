@@ -4,6 +4,10 @@ use lab_kit::LabDecl;
 
 /// The labs, in teaching order.
 pub static LABS: &[&LabDecl] = &[
+    &lab_01_privileges::LAB,
+    &lab_02_bind_mount::LAB,
+    &lab_03_chroot::LAB,
+    &lab_04_capabilities::LAB,
     &lab_06_uts::LAB,
     &lab_07_pid::LAB,
     &lab_11_user::LAB,

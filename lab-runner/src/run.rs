@@ -315,7 +315,7 @@ pub fn print_summary(report: &RunReport, out: &mut impl Write) -> std::io::Resul
         let note = lab.reason.as_deref().unwrap_or("");
         writeln!(
             out,
-            "  {:<3} {:<10} {}{} {:>6}ms  {}",
+            "  {:<3} {:<12} {}{} {:>6}ms  {}",
             lab.id,
             lab.slug,
             status_word(status),

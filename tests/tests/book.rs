@@ -13,6 +13,8 @@
 //!   internal link and fragment resolves, and the search index knows
 //!   `pivot_root`.
 
+#![allow(clippy::expect_used)] // a test that cannot set up must fail loudly
+
 mod common;
 
 use std::collections::BTreeSet;

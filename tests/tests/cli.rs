@@ -34,6 +34,12 @@ fn misuse_is_one_line_and_exit_2() {
         &["list", "--format", "yaml"],
         &["doctor", "--color", "sometimes"],
         &["__lab", "99"],
+        &["inspect", "abc"],
+        &["inspect", "0"],
+        &["inspect", "-5"],
+        &["inspect", "4194305"],
+        &["inspect", "1", "2"],
+        &["inspect", "1", "--format", "yaml"],
     ];
     for args in cases {
         let out = lab(args);
@@ -140,4 +146,64 @@ fn no_color_means_no_escape_codes() {
         !String::from_utf8_lossy(&out.stdout).contains('\x1b'),
         "NO_COLOR is honoured"
     );
+}
+
+#[test]
+fn inspect_shows_a_process_and_bad_pids_say_why() {
+    let me = std::process::id().to_string();
+    let out = lab(&["inspect", &me]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for field in [
+        "namespaces",
+        "uid_map",
+        "capabilities",
+        "effective",
+        "cgroups",
+        "root",
+        "seccomp",
+        "no_new_privs",
+    ] {
+        assert!(text.contains(field), "`lab inspect PID` lacks {field}:\n{text}");
+    }
+    let out = lab(&["inspect", &me, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("inspect --format json is JSON");
+    assert_eq!(v["pid"].as_i64(), Some(i64::from(std::process::id() as i32)));
+    assert_eq!(
+        v["namespaces"].as_array().map(Vec::len),
+        Some(lab_kit::proc::NS_TYPES.len())
+    );
+    assert_eq!(v["no_new_privs"], false);
+    // A pid above the kernel's maximum (4194304) can never exist.
+    let out = lab(&["inspect", "4194305"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: no process with PID 4194305"
+    );
+    let out = lab(&["inspect", "abc"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: invalid PID 'abc': expected a positive number"
+    );
+}
+
+#[test]
+fn inspect_without_pid_lists_processes_with_capabilities() {
+    let out = lab(&["inspect", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let rows = rows.as_array().expect("an array");
+    for r in rows {
+        assert_ne!(r["capabilities"], "none", "a row without capabilities: {r}");
+    }
+    if common::is_root() {
+        // The test runs as root: its own process holds capabilities.
+        let me = i64::from(std::process::id() as i32);
+        assert!(rows.iter().any(|r| r["pid"].as_i64() == Some(me)), "own pid not listed");
+    }
 }

@@ -176,6 +176,24 @@ impl Child {
         }
     }
 
+    /// Like [`Child::recv`], but `None` when the child closed the channel
+    /// without a value (e.g. it replaced itself with `execve`); the child is
+    /// not reaped, so [`Child::wait`] still gives its status.
+    pub fn recv_or_eof<T: DeserializeOwned>(&mut self, to: &mut impl Narrate) -> Result<Option<T>, KitError> {
+        loop {
+            match self.chan.recv()? {
+                Some(Msg::Event(e)) => to.emit(e),
+                Some(Msg::Value(v)) => {
+                    return serde_json::from_value(v)
+                        .map(Some)
+                        .map_err(|e| KitError::Channel(e.to_string()));
+                }
+                Some(Msg::Error(e)) => return Err(KitError::Child(e)),
+                None => return Ok(None),
+            }
+        }
+    }
+
     /// Pass on the rest of the child's narration, then reap it.
     pub fn wait(mut self, to: &mut impl Narrate) -> Result<WaitStatus, KitError> {
         let mut error = None;

@@ -10,13 +10,17 @@
 //!
 //! All `unsafe` code lives in [`sys`].
 
+pub mod capability;
 pub mod cgroup;
 pub mod child;
 pub mod container;
 pub mod decl;
 pub mod error;
 pub mod event;
+pub mod exec;
+pub mod inspect;
 pub mod lab;
+pub mod mount;
 pub mod narrate;
 pub mod ops;
 pub mod privilege;
@@ -40,6 +44,7 @@ pub use render::ColorChoice;
 pub mod prelude {
     pub use crate::child::{self, Child, ChildCtx};
     pub use crate::decl::{LabDecl, Mechanism, Privilege, Requirement, Rootless, StepDecl};
+    pub use crate::exec::{self, Program};
     pub use crate::lab::{Halt, Lab, Step};
     pub use crate::narrate::Narrate;
     pub use crate::ops;
@@ -67,6 +72,9 @@ pub struct LabArgs {
 
 /// The whole `main` of a lab binary.
 pub fn main(decl: &'static LabDecl) -> ExitCode {
+    if let Some(code) = exec::helper_main() {
+        return code;
+    }
     let args = match LabArgs::try_parse() {
         Ok(a) => a,
         Err(e) if !e.use_stderr() => {

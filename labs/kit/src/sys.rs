@@ -208,3 +208,17 @@ pub fn clone_and_exit(flags: nix::sched::CloneFlags) -> nix::Result<Pid> {
         pid => Ok(Pid::from_raw(pid as i32)),
     }
 }
+
+/// Use descriptor `n`, inherited across `execve`, without owning it (so it
+/// is not closed afterwards); `None` when it is not open.
+pub fn inherited_fd<T>(n: std::os::fd::RawFd, f: impl FnOnce(std::os::fd::BorrowedFd<'_>) -> T) -> Option<T> {
+    // SAFETY: F_GETFD only reads the descriptor's flags; it fails with EBADF
+    // when `n` is not open, which is what we test.
+    if unsafe { libc::fcntl(n, libc::F_GETFD) } < 0 {
+        return None;
+    }
+    // SAFETY: `n` is open (checked just above) and stays open while `f` runs:
+    // the process is single-threaded and nothing else closes it; the borrow
+    // cannot escape `f`.
+    Some(f(unsafe { std::os::fd::BorrowedFd::borrow_raw(n) }))
+}

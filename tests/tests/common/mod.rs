@@ -1,6 +1,8 @@
 //! Shared by the integration tests: run the runner under test in a given privilege
-#![allow(dead_code)] // each test file uses a part of it
 //! mode, fold its output, and read the host's state before and after.
+
+#![allow(clippy::expect_used)] // a test that cannot set up must fail loudly
+#![allow(dead_code)] // each test file uses a part of it
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -146,13 +148,16 @@ pub struct HostState {
     pub hostname: String,
     /// Lines of `/proc/sysvipc/{msg,sem,shm}`.
     pub sysvipc: Vec<String>,
-    /// Directories under `/sys/fs/cgroup` (three levels).
+    /// Directories under `/sys/fs/cgroup` (any depth) that could be the
+    /// labs': named after the project or a lab. The machine's own cgroups
+    /// come and go with its other processes and are not compared.
     pub cgroups: Vec<String>,
     /// Entries of `/run/netns`.
     pub netns: Vec<String>,
     /// Network interfaces of the host.
     pub interfaces: Vec<String>,
-    /// Entries of the temp directory.
+    /// Entries of the temp directory that could be the labs' (see
+    /// [`ours`]); other programs on the machine use it too.
     pub tmp: Vec<String>,
 }
 
@@ -182,6 +187,13 @@ fn dirs(dir: &Path, depth: usize, out: &mut Vec<String>) {
     }
 }
 
+/// Whether a name could belong to the labs: they name what they make after
+/// the project or a lab (`container-labs`, `lab-...`).
+pub fn ours(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("lab") || n.contains("container")
+}
+
 impl HostState {
     /// Read it now.
     pub fn read() -> HostState {
@@ -202,7 +214,8 @@ impl HostState {
             );
         }
         let mut cgroups = Vec::new();
-        dirs(Path::new("/sys/fs/cgroup"), 3, &mut cgroups);
+        dirs(Path::new("/sys/fs/cgroup"), 8, &mut cgroups);
+        cgroups.retain(|p| ours(p));
         cgroups.sort();
         HostState {
             mounts,
@@ -211,7 +224,7 @@ impl HostState {
             cgroups,
             netns: list(Path::new("/run/netns")),
             interfaces: list(Path::new("/sys/class/net")),
-            tmp: list(&std::env::temp_dir()),
+            tmp: list(&std::env::temp_dir()).into_iter().filter(|n| ours(n)).collect(),
         }
     }
 }

@@ -1,0 +1,327 @@
+//! Lab 03: chroot and pivot_root. `chroot` changes where a process's path
+//! lookups start, and nothing else; `pivot_root` in a new mount namespace
+//! replaces the root mount itself. Seen in `/proc/PID/root` and
+//! `/proc/PID/mountinfo`.
+
+use lab_kit::mount;
+use lab_kit::prelude::*;
+use nix::fcntl::{OFlag, open};
+use nix::sys::stat::{Mode as FileMode, stat};
+use std::os::fd::AsRawFd;
+
+use nix::unistd::{chdir, chroot, fchdir, mkdir, pivot_root};
+
+/// The lab's declaration.
+pub static LAB: LabDecl = LabDecl {
+    id: "03",
+    slug: "chroot",
+    title: "chroot, why it is no boundary, and pivot_root",
+    mechanisms: &[Mechanism::Chroot, Mechanism::PivotRoot],
+    requires: &[Requirement::Namespace("mnt")],
+    rootless: Rootless::EnterUserns,
+    steps: &[EMPTY, PROGRAMS, PROC, KEPT_FILE, WALK_OUT, PIVOT],
+    explanation: include_str!("../explain.md"),
+    run,
+};
+
+const EMPTY: StepDecl = StepDecl {
+    title: "chroot into an empty directory: no /bin/sh there",
+    why: "After chroot every absolute path starts at the new root, including the program execve loads and the dynamic loader named inside it. An empty root has neither.",
+    privilege: Privilege::Userns,
+};
+const PROGRAMS: StepDecl = StepDecl {
+    title: "Bind what the program needs and it runs",
+    why: "The host's /usr, bound read-only (with the top-level links or directories that lead into it), gives the shell its loader and libraries; ls / then shows only what was put there.",
+    privilege: Privilege::Userns,
+};
+const PROC: StepDecl = StepDecl {
+    title: "A proc mounted inside; /proc/PID/root names the new root",
+    why: "The kernel keeps each process's root directory; /proc/PID/root shows it. Inside it reads as /, from outside as the directory chroot was given.",
+    privilege: Privilege::Userns,
+};
+const KEPT_FILE: StepDecl = StepDecl {
+    title: "A file opened before chroot stays readable",
+    why: "chroot changes how paths are looked up, not what is already open: a descriptor still reaches the file outside the new root.",
+    privilege: Privilege::Userns,
+};
+const WALK_OUT: StepDecl = StepDecl {
+    title: "A directory kept from outside lets root walk back out",
+    why: "\"..\" stops at the process's root only when the walk passes through it. A process whose working directory is outside its root climbs to the real root, and chroot(\".\") makes that the root again.",
+    privilege: Privilege::Userns,
+};
+const PIVOT: StepDecl = StepDecl {
+    title: "The fix: pivot_root in a new mount namespace, then drop the old root",
+    why: "pivot_root makes the new root the root mount of the namespace and moves the old one aside; once it is unmounted, no path and no \"..\" leads to the host's files.",
+    privilege: Privilege::Userns,
+};
+
+const ROOT: &str = "/tmp/root";
+const MARKER: &str = "/tmp/marker";
+const MARKER_TEXT: &str = "only the real root has this file";
+
+fn run(lab: &mut Lab) -> Result<(), Halt> {
+    // ANCHOR: empty
+    lab.step(&EMPTY, |s| {
+        ops::private_mount_ns(s)?;
+        ops::scratch(s)?;
+        s.call(
+            format!("mkdir(\"{ROOT}\")"),
+            mkdir(ROOT, FileMode::from_bits_truncate(0o755)),
+        )?;
+        std::fs::write(MARKER, MARKER_TEXT).context("writing the marker")?;
+        s.note(format!(
+            "The lab wrote {MARKER}, outside the new root: the proof of any escape."
+        ));
+        let run = exec::run_captured(s, enter_root, sh("ls /"))?;
+        s.check_errno(
+            "execve(\"/bin/sh\") in the empty root",
+            Errno::ENOENT,
+            &run.exec_error.map_or(Ok(()), Err),
+        );
+        Ok(())
+    })?;
+    // ANCHOR_END: empty
+
+    // ANCHOR: programs
+    lab.step(&PROGRAMS, |s| {
+        let put = mount::host_programs_into(s, ROOT)?;
+        let run = exec::run_captured(s, enter_root, sh("ls /"))?;
+        s.check_eq("the shell runs", "exited 0", run.status.as_str());
+        let listed: Vec<&str> = run.stdout.lines().collect();
+        let ok = listed == put;
+        s.check(
+            "ls / inside lists exactly what the lab put there",
+            ok,
+            "what the lab put there",
+            if ok {
+                "what the lab put there".into()
+            } else {
+                listed.join(" ")
+            },
+        );
+        s.check_eq("/usr is there", "yes", yes(listed.contains(&"usr")));
+        Ok(())
+    })?;
+    // ANCHOR_END: programs
+
+    lab.step(&PROC, |s| {
+        let proc_dir = format!("{ROOT}/proc");
+        s.call(
+            format!("mkdir(\"{proc_dir}\")"),
+            mkdir(proc_dir.as_str(), FileMode::from_bits_truncate(0o555)),
+        )?;
+        // procfs may be mounted only by a process that owns its PID namespace: give it one.
+        let mut outer = child::spawn(|c| {
+            ops::unshare_ns(c, CloneFlags::CLONE_NEWPID)?;
+            let mut inner = child::spawn(|p| {
+                ops::mount_proc(p, &format!("{ROOT}/proc"))?;
+                enter_root(p)?;
+                let own = std::fs::read_link("/proc/self/root")?.display().to_string();
+                p.send(&own)?;
+                Ok(p.recv::<()>()?)
+            })?;
+            let own: String = inner.recv(c)?;
+            let outside = std::fs::read_link(format!("/proc/{}/root", inner.pid()))?
+                .display()
+                .to_string();
+            c.send(&(own, outside))?;
+            c.recv::<()>()?;
+            inner.send(&())?;
+            inner.wait(c)?;
+            Ok(())
+        })?;
+        let (own, outside): (String, String) = outer.recv(s)?;
+        s.observe("/proc/self/root, read inside", &own);
+        s.observe("/proc/PID/root, read from outside", &outside);
+        s.check_eq("inside, the root is /", "/", own.as_str());
+        s.check_eq("outside, it is the directory given to chroot", ROOT, outside.as_str());
+        outer.send(&())?;
+        outer.wait(s)?;
+        ops::detach(s, &proc_dir)?;
+        Ok(())
+    })?;
+
+    // ANCHOR: kept_file
+    lab.step(&KEPT_FILE, |s| {
+        let mut child = child::spawn(|c| {
+            let fd = c.call_shows(
+                format!("open(\"{MARKER}\", O_RDONLY)"),
+                open(MARKER, OFlag::O_RDONLY, FileMode::empty()),
+                fd_num,
+            )?;
+            enter_root(c)?;
+            let by_path = c.call(
+                format!("open(\"{MARKER}\")"),
+                open(MARKER, OFlag::O_RDONLY, FileMode::empty()),
+            );
+            c.send(&by_path.map(drop).map_err(|e| e as i32))?;
+            let mut buf = [0u8; 64];
+            let n = c.call_shows(
+                format!("pread({}, ...)", fd.as_raw_fd()),
+                nix::sys::uio::pread(&fd, &mut buf, 0),
+                |n| n.to_string(),
+            )?;
+            c.send(&String::from_utf8_lossy(&buf[..n]))?;
+            Ok(())
+        })?;
+        let by_path: Result<(), i32> = child.recv(s)?;
+        s.check_errno(
+            "the marker by its path, inside",
+            Errno::ENOENT,
+            &by_path.map_err(Errno::from_raw),
+        );
+        let text: String = child.recv(s)?;
+        s.check_eq("the marker through the kept descriptor", MARKER_TEXT, text.as_str());
+        child.wait(s)?;
+        Ok(())
+    })?;
+    // ANCHOR_END: kept_file
+
+    // ANCHOR: walk_out
+    lab.step(&WALK_OUT, |s| {
+        let mut child = child::spawn(|c| {
+            let outside = c.call_shows(
+                "open(\"/tmp\", O_DIRECTORY)",
+                open("/tmp", OFlag::O_DIRECTORY, FileMode::empty()),
+                fd_num,
+            )?;
+            enter_root(c)?;
+            let before = c.call(
+                format!("open(\"{MARKER}\")"),
+                open(MARKER, OFlag::O_RDONLY, FileMode::empty()),
+            );
+            c.send(&before.map(drop).map_err(|e| e as i32))?;
+            c.call(format!("fchdir({})", outside.as_raw_fd()), fchdir(&outside))?;
+            climb(c)?;
+            c.call("chroot(\".\")", chroot("."))?;
+            c.send(&read_marker())?;
+            Ok(())
+        })?;
+        let before: Result<(), i32> = child.recv(s)?;
+        s.check_errno(
+            "the marker by its path, inside",
+            Errno::ENOENT,
+            &before.map_err(Errno::from_raw),
+        );
+        let after: Result<String, String> = child.recv(s)?;
+        let shown = after.unwrap_or_else(|e| e);
+        s.observe("the marker, read after the walk", &shown);
+        s.check_eq("the process is out: it reads the marker", MARKER_TEXT, shown.as_str());
+        child.wait(s)?;
+        Ok(())
+    })?;
+    // ANCHOR_END: walk_out
+
+    // ANCHOR: pivot
+    lab.step(&PIVOT, |s| {
+        let mut child = child::spawn(|c| {
+            ops::private_mount_ns(c)?;
+            mount::bind(c, ROOT, ROOT, true)?; // pivot_root wants a mount point
+            let old = format!("{ROOT}/.old");
+            c.call(
+                format!("mkdir(\"{old}\")"),
+                mkdir(old.as_str(), FileMode::from_bits_truncate(0o700)),
+            )?;
+            c.call(format!("chdir(\"{ROOT}\")"), chdir(ROOT))?;
+            c.call("pivot_root(\".\", \".old\")", pivot_root(".", ".old"))?;
+            c.call("chdir(\"/\")", chdir("/"))?;
+            c.send(&())?;
+            c.recv::<()>()?; // the lab has read our mount table
+            ops::detach(c, "/.old")?;
+            c.call("rmdir(\"/.old\")", std::fs::remove_dir("/.old").map_err(errno))?;
+            c.send(&())?;
+            c.recv::<()>()?;
+            // The same attack as before, from inside the pivoted root.
+            let below = c.call_shows(
+                "open(\"/usr\", O_DIRECTORY)",
+                open("/usr", OFlag::O_DIRECTORY, FileMode::empty()),
+                fd_num,
+            )?;
+            c.call("mkdir(\"/jail\")", mkdir("/jail", FileMode::from_bits_truncate(0o755)))?;
+            c.call("chroot(\"/jail\")", chroot("/jail"))?;
+            c.call(format!("fchdir({})", below.as_raw_fd()), fchdir(&below))?;
+            climb(c)?;
+            c.call("chroot(\".\")", chroot("."))?;
+            c.send(&read_marker())?;
+            c.send(&mount::list_dir("/")?)?;
+            Ok(())
+        })?;
+        let pid = child.pid().as_raw();
+        child.recv::<()>(s)?;
+        let under_old = |m: &[mount::MountEntry]| m.iter().filter(|e| e.mount_point.starts_with("/.old")).count();
+        let before = under_old(&mount::mounts(Who::Pid(pid))?);
+        s.check(
+            "after pivot_root, mountinfo lists the old root at /.old",
+            before > 0,
+            "listed",
+            if before > 0 { "listed" } else { "absent" },
+        );
+        child.send(&())?;
+        child.recv::<()>(s)?;
+        let mounts = mount::mounts(Who::Pid(pid))?;
+        let after = under_old(&mounts);
+        s.check(
+            "after umount, mountinfo no longer lists it",
+            after == 0,
+            "absent",
+            if after == 0 { "absent" } else { "listed" },
+        );
+        let root = mounts.first().map(|m| m.root.clone()).unwrap_or_default();
+        s.observe("root of the first mount now (inside the scratch tmpfs)", &root);
+        s.check_eq("the root mount is the new root", "/root", root.as_str());
+        child.send(&())?;
+        let marker: Result<String, String> = child.recv(s)?;
+        let shown = marker.unwrap_or_else(|e| e);
+        s.observe("the marker, read after the walk", &shown);
+        s.check_eq("the walk ends in the new root: no marker", "ENOENT", shown.as_str());
+        let top: Vec<String> = child.recv(s)?;
+        s.check_eq(
+            "where it ends has the new root's /usr",
+            "yes",
+            yes(top.contains(&"usr".to_string())),
+        );
+        child.wait(s)?;
+        Ok(())
+    })?;
+    // ANCHOR_END: pivot
+    Ok(())
+}
+
+/// `chroot(ROOT)` then `chdir("/")`, as `chroot(8)` does.
+fn enter_root(c: &mut impl Narrate) -> anyhow::Result<()> {
+    c.call(format!("chroot(\"{ROOT}\")"), chroot(ROOT))?;
+    c.call("chdir(\"/\")", chdir("/"))?;
+    Ok(())
+}
+
+/// `chdir("..")` until "." and ".." are the same directory: the top.
+fn climb(c: &mut impl Narrate) -> anyhow::Result<()> {
+    let id = |p: &str| stat(p).map(|st| (st.st_dev, st.st_ino));
+    while id(".")? != id("..")? {
+        c.call("chdir(\"..\")", chdir(".."))?;
+    }
+    Ok(())
+}
+
+fn read_marker() -> Result<String, String> {
+    std::fs::read_to_string(MARKER).map_err(|e| {
+        e.raw_os_error()
+            .map_or_else(|| e.to_string(), |n| format!("{:?}", Errno::from_raw(n)))
+    })
+}
+
+fn fd_num(fd: &std::os::fd::OwnedFd) -> String {
+    fd.as_raw_fd().to_string()
+}
+
+fn errno(e: std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(0))
+}
+
+fn sh(script: &str) -> Program {
+    Program::path("/bin/sh", &["sh", "-c", script])
+}
+
+fn yes(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
