@@ -118,3 +118,79 @@ pub fn fork_untied() -> Result<Forked, KitError> {
         }),
     }
 }
+
+/// `clone()` with `CLONE_NEW*` flags and the semantics of `fork` (no new
+/// stack: the child continues on a copy of the caller's), tied to the parent
+/// like [`fork_tied`]: a new process born in new namespaces.
+pub fn clone_tied(flags: nix::sched::CloneFlags) -> Result<Forked, KitError> {
+    let parent = nix::unistd::getpid();
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    // SAFETY: with a null stack pointer, clone(2) behaves like fork(2): the
+    // child runs on a copy-on-write copy of the caller's memory and stack.
+    // Labs are single-threaded (see `fork_tied`), so skipping glibc's fork
+    // handlers leaves no lock held. No CLONE_VM/CLONE_SETTLS/*_TID flag is
+    // passed, so the remaining arguments are unused (zero).
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags.bits() as libc::c_ulong) | libc::SIGCHLD as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    match ret {
+        -1 => Err(KitError::Sys {
+            call: "clone()",
+            errno: nix::errno::Errno::last(),
+        }),
+        0 => {
+            let ppid = nix::unistd::getppid();
+            if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || (ppid != parent && ppid.as_raw() != 0) {
+                exit_child(137);
+            }
+            Ok(Forked::Child)
+        }
+        pid => Ok(Forked::Parent(Pid::from_raw(pid as i32))),
+    }
+}
+
+/// A kind of System V IPC object (nix has no bindings for them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SysvKind {
+    /// A message queue (`msgget`, `/proc/sysvipc/msg`).
+    Msg,
+    /// A semaphore set (`semget`, `/proc/sysvipc/sem`).
+    Sem,
+    /// A shared memory segment (`shmget`, `/proc/sysvipc/shm`).
+    Shm,
+}
+
+/// `msgget`/`semget`/`shmget(key, ..., IPC_CREAT|IPC_EXCL|0600)`: create one
+/// object of `kind` with `key` in the caller's IPC namespace; its id.
+pub fn sysv_create(kind: SysvKind, key: i32) -> Result<i32, nix::errno::Errno> {
+    let flags = libc::IPC_CREAT | libc::IPC_EXCL | 0o600;
+    // SAFETY: plain system calls on integers; no memory is passed or mapped.
+    let id = unsafe {
+        match kind {
+            SysvKind::Msg => libc::msgget(key, flags),
+            SysvKind::Sem => libc::semget(key, 1, flags),
+            SysvKind::Shm => libc::shmget(key, 4096, flags),
+        }
+    };
+    nix::errno::Errno::result(id)
+}
+
+/// `msgctl`/`semctl`/`shmctl(id, IPC_RMID)`: remove an object.
+pub fn sysv_remove(kind: SysvKind, id: i32) -> Result<(), nix::errno::Errno> {
+    // SAFETY: IPC_RMID reads no buffer, so null pointers are valid here.
+    let ret = unsafe {
+        match kind {
+            SysvKind::Msg => libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()),
+            SysvKind::Sem => libc::semctl(id, 0, libc::IPC_RMID),
+            SysvKind::Shm => libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut()),
+        }
+    };
+    nix::errno::Errno::result(ret).map(drop)
+}
