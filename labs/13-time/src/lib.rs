@@ -79,10 +79,13 @@ fn offsets() -> anyhow::Result<String> {
 }
 
 fn write_offsets(s: &mut impl Narrate, text: &str) -> Result<(), Errno> {
-    let res = std::fs::write("/proc/self/timens_offsets", text)
-        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)));
+    let res =
+        std::fs::write("/proc/self/timens_offsets", text).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)));
     s.call(
-        format!("write(/proc/self/timens_offsets, \"{}\")", text.trim_end().replace('\n', "\\n")),
+        format!(
+            "write(/proc/self/timens_offsets, \"{}\")",
+            text.trim_end().replace('\n', "\\n")
+        ),
         res,
     )
 }
@@ -104,7 +107,11 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         ops::unshare_ns(s, ops::CLONE_NEWTIME)?;
         let own = s.observe_ns("time namespace of the lab", Who::This, "time")?;
         let children = s.observe_ns("time_for_children of the lab", Who::This, "time_for_children")?;
-        s.check_eq("the lab itself stays in the host's time namespace", "host", own.as_str());
+        s.check_eq(
+            "the lab itself stays in the host's time namespace",
+            "host",
+            own.as_str(),
+        );
         s.check_eq("its children will be born in a new one", "new#1", children.as_str());
         Ok(())
     })?;
@@ -114,7 +121,11 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     lab.step(&OFFSETS, |s| {
         let initial = offsets()?;
         s.observe("timens_offsets of the new namespace", &initial);
-        s.check_eq("a new namespace starts without offsets", "monotonic 0 0, boottime 0 0", initial.as_str());
+        s.check_eq(
+            "a new namespace starts without offsets",
+            "monotonic 0 0, boottime 0 0",
+            initial.as_str(),
+        );
         write_offsets(
             s,
             &format!("monotonic {MONOTONIC_OFFSET} 0\nboottime {BOOTTIME_OFFSET} 0\n"),
@@ -154,12 +165,12 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             ("CLOCK_REALTIME", &real, 0),
         ] {
             s.observe(format!("{name} in the child, ahead of the lab's by"), seen);
-            let claim = if offset == 0 { "is not shifted" } else { "is shifted by its offset" };
-            s.check_eq(
-                format!("{name} {claim}"),
-                format!("{offset} s").as_str(),
-                seen.as_str(),
-            );
+            let claim = if offset == 0 {
+                "is not shifted"
+            } else {
+                "is shifted by its offset"
+            };
+            s.check_eq(format!("{name} {claim}"), format!("{offset} s").as_str(), seen.as_str());
         }
         Ok(child)
     })?;
