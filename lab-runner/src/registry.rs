@@ -4,6 +4,7 @@ use lab_kit::LabDecl;
 
 /// The labs, in teaching order.
 pub static LABS: &[&LabDecl] = &[
+    &lab_05_namespaces::LAB,
     &lab_06_uts::LAB,
     &lab_07_pid::LAB,
     &lab_10_ipc::LAB,

@@ -110,10 +110,11 @@ pub fn touch(n: &mut impl Narrate, path: &str) -> nix::Result<()> {
         OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC,
         Mode::from_bits_truncate(0o644),
     );
-    n.call(
-        format!("open(\"{path}\", O_CREAT|O_EXCL|O_WRONLY, 0644)"),
-        res.map(drop),
-    )
+    // The descriptor is closed at once: only the file is needed.
+    n.call_shows(format!("open(\"{path}\", O_CREAT|O_EXCL|O_WRONLY, 0644)"), res, |_| {
+        "<fd>".into()
+    })
+    .map(drop)
 }
 
 /// `pivot_root(new_root, put_old)`.
