@@ -7,6 +7,7 @@ pub static LABS: &[&LabDecl] = &[
     &lab_05_namespaces::LAB,
     &lab_06_uts::LAB,
     &lab_07_pid::LAB,
+    &lab_08_mount::LAB,
     &lab_10_ipc::LAB,
     &lab_11_user::LAB,
     &lab_13_time::LAB,

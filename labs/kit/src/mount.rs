@@ -17,6 +17,10 @@ use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sys::stat::Mode;
 use procfs::process::{MountInfo, MountOptFields};
 
+use serde::{Deserialize, Serialize};
+
+use crate::child::{self, Child};
+use crate::error::KitError;
 use crate::narrate::Narrate;
 use crate::proc::Who;
 
@@ -34,7 +38,7 @@ pub enum MountError {
 }
 
 /// A propagation type, set with `mount(NULL, target, NULL, MS_*, NULL)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Propagation {
     /// `MS_SHARED`: a member of a peer group.
     Shared,
@@ -216,6 +220,96 @@ impl PeerGroups {
             Some(m) => self.describe(&m.opt_fields),
             None => "not mounted".into(),
         })
+    }
+}
+
+/// What an [`Agent`] can be asked to do in its mount namespace.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum MountCmd {
+    /// [`mkdir`].
+    Mkdir(String),
+    /// [`mount_fs`] of a tmpfs named `source`.
+    Tmpfs {
+        /// The name shown in mountinfo.
+        source: String,
+        /// Where.
+        target: String,
+    },
+    /// [`set_propagation`].
+    Propagation {
+        /// Which mount.
+        target: String,
+        /// The new type.
+        propagation: Propagation,
+        /// With `MS_REC`.
+        recursive: bool,
+    },
+    /// [`unmount`].
+    Unmount(String),
+    /// [`pivot_root`].
+    PivotRoot {
+        /// The new root (a mount point).
+        new_root: String,
+        /// Where the old root goes.
+        put_old: String,
+    },
+}
+
+impl MountCmd {
+    fn apply(&self, n: &mut impl Narrate) -> nix::Result<()> {
+        match self {
+            MountCmd::Mkdir(p) => mkdir(n, p),
+            MountCmd::Tmpfs { source, target } => mount_fs(n, source, target, "tmpfs"),
+            MountCmd::Propagation {
+                target,
+                propagation,
+                recursive,
+            } => set_propagation(n, target, *propagation, *recursive),
+            MountCmd::Unmount(p) => unmount(n, p),
+            MountCmd::PivotRoot { new_root, put_old } => pivot_root(n, new_root, put_old),
+        }
+    }
+}
+
+/// A child in a mount namespace of its own (a copy of the caller's, made
+/// with `unshare(CLONE_NEWNS)`) that runs mount commands on request: the
+/// other side of a propagation experiment. Dropping it kills it.
+pub struct Agent {
+    child: Child,
+}
+
+impl Agent {
+    /// Fork the child and let it unshare its mount namespace.
+    pub fn spawn(n: &mut impl Narrate) -> Result<Agent, KitError> {
+        let mut child = child::spawn(|c| {
+            crate::ops::unshare_ns(c, nix::sched::CloneFlags::CLONE_NEWNS)?;
+            c.send(&())?;
+            while let Some(cmd) = c.recv::<Option<MountCmd>>()? {
+                let res = cmd.apply(c);
+                c.send(&res.map_err(|e| e as i32))?;
+            }
+            Ok(())
+        })?;
+        child.recv::<()>(n)?;
+        Ok(Agent { child })
+    }
+
+    /// The child, to read its `/proc/PID/mountinfo`.
+    pub fn who(&self) -> Who {
+        Who::Pid(self.child.pid().as_raw())
+    }
+
+    /// Run one command in the child's mount namespace; its narration goes to `n`.
+    pub fn run(&mut self, n: &mut impl Narrate, cmd: MountCmd) -> Result<nix::Result<()>, KitError> {
+        self.child.send(&Some(cmd))?;
+        let res: Result<(), i32> = self.child.recv(n)?;
+        Ok(res.map_err(nix::errno::Errno::from_raw))
+    }
+
+    /// Let the child exit, and reap it.
+    pub fn finish(mut self, n: &mut impl Narrate) -> Result<(), KitError> {
+        self.child.send(&None::<MountCmd>)?;
+        self.child.wait(n).map(drop)
     }
 }
 
