@@ -8,6 +8,7 @@ pub static LABS: &[&LabDecl] = &[
     &lab_06_uts::LAB,
     &lab_07_pid::LAB,
     &lab_08_mount::LAB,
+    &lab_09_net::LAB,
     &lab_10_ipc::LAB,
     &lab_11_user::LAB,
     &lab_13_time::LAB,

@@ -19,6 +19,7 @@ pub mod ipc;
 pub mod lab;
 pub mod mount;
 pub mod narrate;
+pub mod net;
 pub mod ops;
 pub mod privilege;
 pub mod proc;
