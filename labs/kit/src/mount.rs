@@ -150,10 +150,7 @@ pub fn mountinfo(who: Who) -> Result<Vec<MountInfo>, MountError> {
 
 /// The topmost mount at `path` in a process's mount table, if any.
 pub fn mount_at(who: Who, path: &str) -> Result<Option<MountInfo>, MountError> {
-    Ok(mountinfo(who)?
-        .into_iter()
-        .filter(|m| m.mount_point == Path::new(path))
-        .next_back())
+    Ok(mountinfo(who)?.into_iter().rfind(|m| m.mount_point == Path::new(path)))
 }
 
 /// Whether something is mounted at `path` in a process's mount namespace.
