@@ -15,7 +15,7 @@ use nix::unistd::{gethostname, getpid, sethostname};
 pub static LAB: LabDecl = LabDecl {
     id: "05",
     slug: "namespaces",
-    title: "Namespaces: what they are, how to make, join and keep them",
+    title: "Namespaces overview: make, join, keep, list",
     mechanisms: &[Mechanism::NsOverview],
     requires: &[Requirement::Namespace("uts")],
     rootless: Rootless::EnterUserns,

@@ -13,7 +13,7 @@ use lab_kit::prelude::*;
 pub static LAB: LabDecl = LabDecl {
     id: "08",
     slug: "mount",
-    title: "Mount namespace: a mount table of one's own, and propagation",
+    title: "Mount namespace and mount propagation",
     mechanisms: &[Mechanism::NsMnt, Mechanism::MountPropagation],
     requires: &[Requirement::Namespace("mnt")],
     rootless: Rootless::EnterUserns,

@@ -20,7 +20,7 @@ use nix::sched::setns;
 pub static LAB: LabDecl = LabDecl {
     id: "09",
     slug: "net",
-    title: "Network namespace: interfaces, ports and routes of one's own",
+    title: "Network namespace: interfaces and ports",
     mechanisms: &[Mechanism::NsNet],
     requires: &[Requirement::Namespace("net")],
     rootless: Rootless::EnterUserns,

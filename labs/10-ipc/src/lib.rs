@@ -17,7 +17,7 @@ use nix::sys::stat::Mode;
 pub static LAB: LabDecl = LabDecl {
     id: "10",
     slug: "ipc",
-    title: "IPC namespace: message queues and shared memory of one's own",
+    title: "IPC namespace: queues and shared memory",
     mechanisms: &[Mechanism::NsIpc],
     requires: &[Requirement::Namespace("ipc")],
     rootless: Rootless::EnterUserns,

@@ -12,7 +12,7 @@ use procfs::Current as _;
 pub static LAB: LabDecl = LabDecl {
     id: "13",
     slug: "time",
-    title: "Time namespace: a clock that started at another time",
+    title: "Time namespace: clocks with an offset",
     mechanisms: &[Mechanism::NsTime],
     requires: &[Requirement::Kernel(5, 6), Requirement::Namespace("time")],
     rootless: Rootless::EnterUserns,
