@@ -13,9 +13,9 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use lab_kit::child;
-use lab_kit::narrate::Narrate;
+use lab_kit::narrate::Quiet;
 use lab_kit::ops;
-use lab_kit::sys::{Forked, clone_and_exit, exit_child, fork_tied};
+use lab_kit::sys::{Forked, clone_tied, exit_child, fork_tied};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns, unshare};
 use nix::sys::wait::waitpid;
@@ -89,11 +89,6 @@ fn elapsed_us(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e6
 }
 
-struct Quiet;
-impl Narrate for Quiet {
-    fn emit(&mut self, _: lab_kit::Event) {}
-}
-
 /// The kernel operations, measured in an isolated child.
 fn kernel_ops(warmup: usize, runs: usize, rootless: bool) -> anyhow::Result<(Vec<Measurement>, Vec<String>)> {
     let mut bench = child::spawn(move |c| {
@@ -129,8 +124,10 @@ fn kernel_ops(warmup: usize, runs: usize, rootless: bool) -> anyhow::Result<(Vec
         for (name, flags) in each.iter().copied().chain([("all of them", all)]) {
             let clone_once = || -> anyhow::Result<f64> {
                 let t = Instant::now();
-                let pid = clone_and_exit(flags)?;
-                waitpid(pid, None)?;
+                match clone_tied(flags)? {
+                    Forked::Child => exit_child(0),
+                    Forked::Parent(pid) => waitpid(pid, None)?,
+                };
                 Ok(elapsed_us(t))
             };
             match clone_once() {

@@ -8,9 +8,14 @@ pub static LABS: &[&LabDecl] = &[
     &lab_02_bind_mount::LAB,
     &lab_03_chroot::LAB,
     &lab_04_capabilities::LAB,
+    &lab_05_namespaces::LAB,
     &lab_06_uts::LAB,
     &lab_07_pid::LAB,
+    &lab_08_mount::LAB,
+    &lab_09_net::LAB,
+    &lab_10_ipc::LAB,
     &lab_11_user::LAB,
+    &lab_13_time::LAB,
     &lab_15_container::LAB,
 ];
 

@@ -4,6 +4,7 @@
 //! `/proc/self/status` and `/proc/net/dev` of the container.
 
 use lab_kit::container;
+use lab_kit::net;
 use lab_kit::prelude::*;
 use nix::sys::stat::stat;
 use nix::unistd::{Uid, getpid};
@@ -54,8 +55,8 @@ const PIVOT: StepDecl = StepDecl {
     privilege: Privilege::Userns,
 };
 const IDENTITY: StepDecl = StepDecl {
-    title: "A hostname of its own",
-    why: "The UTS namespace was made in step 1; the container now names itself. Its network namespace has only a loopback interface.",
+    title: "A hostname of its own, and lo up",
+    why: "The UTS namespace was made in step 1; the container now names itself. Its new network namespace has only a loopback interface, down until the container brings it up.",
     privilege: Privilege::Userns,
 };
 const RESTRICT: StepDecl = StepDecl {
@@ -142,8 +143,15 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     lab.step(&IDENTITY, |s| {
         ctr.0.send(&())?;
-        let name: String = ctr.0.recv(s)?;
+        let (name, links): (String, Vec<String>) = ctr.0.recv(s)?;
         s.check_eq("hostname inside", HOSTNAME, name.as_str());
+        s.observe("interfaces inside", &links);
+        s.check(
+            "lo is the only interface, and it is up",
+            links.len() == 1 && links[0].starts_with("lo ") && links[0].contains("UP"),
+            "lo UP",
+            links.join("; "),
+        );
         Ok(())
     })?;
 
@@ -248,7 +256,9 @@ fn pid1(c: &mut ChildCtx) -> anyhow::Result<()> {
 
     c.recv::<()>()?;
     container::set_hostname(c, HOSTNAME)?;
-    c.send(&nix::unistd::gethostname()?.to_string_lossy())?;
+    container::loopback_up(c)?;
+    let links = net::describe(&net::Netlink::open()?.links()?);
+    c.send(&(nix::unistd::gethostname()?.to_string_lossy(), links))?;
 
     c.recv::<()>()?;
     container::restrict(c)?;

@@ -108,10 +108,24 @@ pub fn spawn<F>(body: F) -> Result<Child, KitError>
 where
     F: FnOnce(&mut ChildCtx) -> anyhow::Result<()>,
 {
+    spawn_in(nix::sched::CloneFlags::empty(), body)
+}
+
+/// Like [`spawn`], but the child is born in new namespaces: `clone(flags)`
+/// instead of `fork()`. With no flags it is [`spawn`].
+pub fn spawn_in<F>(flags: nix::sched::CloneFlags, body: F) -> Result<Child, KitError>
+where
+    F: FnOnce(&mut ChildCtx) -> anyhow::Result<()>,
+{
     let (ours, theirs) = UnixStream::pair().map_err(|e| KitError::Channel(format!("socketpair: {e}")))?;
     // What is buffered must not be printed twice, by both processes.
     let _ = std::io::stdout().flush();
-    match fork_tied()? {
+    let forked = if flags.is_empty() {
+        fork_tied()?
+    } else {
+        crate::sys::clone_tied(flags)?
+    };
+    match forked {
         Forked::Child => {
             drop(ours);
             let code = match Channel::new(theirs) {

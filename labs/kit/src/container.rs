@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 use caps::{CapSet, Capability, CapsHashSet};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::CloneFlags;
-use nix::sys::statvfs::{FsFlags, statvfs};
 use nix::unistd::{chdir, pivot_root, sethostname};
 
 use crate::child::ChildCtx;
@@ -116,48 +115,6 @@ fn mkdir_p(path: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(path).map_err(|e| anyhow::anyhow!("mkdir {}: {e}", path.display()))
 }
 
-/// The flags a remount must keep: in a user namespace the kernel refuses to
-/// clear flags the mount's owner locked (nosuid, nodev, noexec, atime).
-fn locked_flags(path: &Path) -> MsFlags {
-    let Ok(st) = statvfs(path) else { return MsFlags::empty() };
-    let f = st.flags();
-    let mut out = MsFlags::empty();
-    for (fs, ms) in [
-        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
-        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
-        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
-        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
-        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
-    ] {
-        if f.contains(fs) {
-            out |= ms;
-        }
-    }
-    out
-}
-
-/// Bind-mount `src` at `dst` read-only: a bind, then a remount that adds
-/// `MS_RDONLY` (a bind cannot be made read-only in one call).
-pub fn bind_readonly(n: &mut impl Narrate, src: &Path, dst: &Path) -> nix::Result<()> {
-    let (s, d) = (src.display(), dst.display());
-    n.call(
-        format!("mount(\"{s}\", \"{d}\", NULL, MS_BIND|MS_REC, NULL)"),
-        mount(
-            Some(src),
-            dst,
-            None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REC,
-            None::<&str>,
-        ),
-    )?;
-    let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked_flags(dst);
-    n.call(
-        format!("mount(NULL, \"{d}\", NULL, MS_BIND|MS_REMOUNT|MS_RDONLY, NULL)"),
-        mount(None::<&str>, dst, None::<&str>, flags, None::<&str>),
-    )
-}
-
 /// The device nodes a container gets, bind-mounted from the host's `/dev`
 /// (a user namespace may not create device nodes, but may bind them).
 pub const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
@@ -198,7 +155,7 @@ pub fn assemble_rootfs(n: &mut impl Narrate, rootfs: Option<&Path>) -> anyhow::R
                 ),
             )?;
             mkdir_p(&root.join("usr"))?;
-            bind_readonly(n, Path::new("/usr"), &root.join("usr"))?;
+            crate::mount::bind_readonly(n, "/usr", &format!("{NEW_ROOT}/usr"))?;
             for top in ["bin", "sbin", "lib", "lib32", "lib64", "libx32"] {
                 let host = Path::new("/").join(top);
                 match std::fs::read_link(&host) {
@@ -210,7 +167,7 @@ pub fn assemble_rootfs(n: &mut impl Narrate, rootfs: Option<&Path>) -> anyhow::R
                     }
                     Err(_) if host.is_dir() => {
                         mkdir_p(&root.join(top))?;
-                        bind_readonly(n, &host, &root.join(top))?;
+                        crate::mount::bind_readonly(n, &format!("/{top}"), &format!("{NEW_ROOT}/{top}"))?;
                     }
                     Err(_) => {}
                 }
@@ -332,8 +289,10 @@ pub fn pivot_into(n: &mut impl Narrate, new_root: &Path) -> anyhow::Result<()> {
 }
 
 /// Bring `lo` up in the container's network namespace, its only interface.
-pub fn loopback_up(n: &mut impl Narrate) -> nix::Result<()> {
-    n.call("ioctl(sock, SIOCSIFFLAGS, {\"lo\", IFF_UP})", crate::sys::link_up("lo"))
+pub fn loopback_up(n: &mut impl Narrate) -> anyhow::Result<()> {
+    let mut nl = crate::net::Netlink::open()?;
+    crate::net::link_up(n, &mut nl, "lo")?;
+    Ok(())
 }
 
 /// Give the container its hostname.

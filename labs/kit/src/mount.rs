@@ -1,19 +1,337 @@
-//! Bind mounts, read-only binds, new roots: the mount-table operations of
-//! labs 02 and 03, narrated. Seen in `/proc/PID/mountinfo` (one line per
-//! mount: its root inside the filesystem, its mount point as seen from the
-//! reader's root, its options and filesystem type) and `/proc/PID/root`.
+//! Mounts and their propagation, narrated and read back from
+//! `/proc/PID/mountinfo` (through procfs). The optional fields of mountinfo
+//! tell a mount's propagation: `shared:N` (member of peer group N: mounts and
+//! unmounts under it propagate to the peers), `master:N` (a slave receiving
+//! from peer group N), `propagate_from:N` (the nearest dominant peer group
+//! visible here), `unbindable`, or nothing (private). Peer group numbers
+//! differ on every machine, so [`PeerGroups`] names them `A`, `B`, ... by
+//! first appearance.
 //!
-//! Call these only inside a private mount namespace ([`crate::ops::private_mount_ns`]).
+//! Every helper here is meant for a mount namespace the lab created and made
+//! private first ([`crate::ops::private_mount_ns`]): nothing reaches the host.
+//!
+//! Bind mounts, read-only binds and new roots (labs 02, 03) are here too:
+//! `/proc/PID/mountinfo` gives each mount's root inside its filesystem and
+//! its mount point as seen from the reader's root.
 
+use std::collections::HashMap;
 use std::path::Path;
 
-use nix::mount::{MsFlags, mount};
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::sys::stat::Mode;
 use nix::sys::statvfs::{FsFlags, statvfs};
-use serde::Serialize;
+use procfs::process::{MountInfo, MountOptFields};
 
+use serde::{Deserialize, Serialize};
+
+use crate::child::{self, Child};
 use crate::error::KitError;
 use crate::narrate::Narrate;
 use crate::proc::Who;
+
+/// Errors reading the mount table.
+#[derive(Debug, thiserror::Error)]
+pub enum MountError {
+    /// procfs could not read or parse mountinfo.
+    #[error("cannot read {path}: {err}")]
+    Mountinfo {
+        /// `/proc/PID/mountinfo`.
+        path: String,
+        /// The cause.
+        err: procfs::ProcError,
+    },
+}
+
+/// A propagation type, set with `mount(NULL, target, NULL, MS_*, NULL)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Propagation {
+    /// `MS_SHARED`: a member of a peer group.
+    Shared,
+    /// `MS_SLAVE`: receives from its former peer group, sends nothing.
+    Slave,
+    /// `MS_PRIVATE`: no propagation.
+    Private,
+    /// `MS_UNBINDABLE`: private, and may not be bind-mounted.
+    Unbindable,
+}
+
+impl Propagation {
+    fn flag(self) -> (MsFlags, &'static str) {
+        match self {
+            Propagation::Shared => (MsFlags::MS_SHARED, "MS_SHARED"),
+            Propagation::Slave => (MsFlags::MS_SLAVE, "MS_SLAVE"),
+            Propagation::Private => (MsFlags::MS_PRIVATE, "MS_PRIVATE"),
+            Propagation::Unbindable => (MsFlags::MS_UNBINDABLE, "MS_UNBINDABLE"),
+        }
+    }
+}
+
+/// `mount(NULL, target, NULL, MS_REC?|MS_<TYPE>, NULL)`: change propagation.
+pub fn set_propagation(n: &mut impl Narrate, target: &str, p: Propagation, recursive: bool) -> nix::Result<()> {
+    let (mut flag, name) = p.flag();
+    let shown = if recursive {
+        flag |= MsFlags::MS_REC;
+        format!("MS_REC|{name}")
+    } else {
+        name.to_string()
+    };
+    n.call(
+        format!("mount(NULL, \"{target}\", NULL, {shown}, NULL)"),
+        mount(None::<&str>, target, None::<&str>, flag, None::<&str>),
+    )
+}
+
+/// `mount(source, target, fstype, 0, NULL)`: a new filesystem instance.
+pub fn mount_fs(n: &mut impl Narrate, source: &str, target: &str, fstype: &str) -> nix::Result<()> {
+    n.call(
+        format!("mount(\"{source}\", \"{target}\", \"{fstype}\", 0, NULL)"),
+        mount(Some(source), target, Some(fstype), MsFlags::empty(), None::<&str>),
+    )
+}
+
+/// `mount(source, target, NULL, MS_BIND, NULL)`. `shown` replaces the source
+/// in the narration when it holds a host pid (`/proc/CHILD/ns/uts`).
+pub fn bind_as(n: &mut impl Narrate, source: &str, shown: &str, target: &str) -> nix::Result<()> {
+    n.call(
+        format!("mount(\"{shown}\", \"{target}\", NULL, MS_BIND, NULL)"),
+        mount(Some(source), target, None::<&str>, MsFlags::MS_BIND, None::<&str>),
+    )
+}
+
+/// `umount2(target, 0)`.
+pub fn unmount(n: &mut impl Narrate, target: &str) -> nix::Result<()> {
+    n.call(format!("umount(\"{target}\")"), umount2(target, MntFlags::empty()))
+}
+
+/// `mkdir(path, 0755)`.
+pub fn mkdir(n: &mut impl Narrate, path: &str) -> nix::Result<()> {
+    n.call(
+        format!("mkdir(\"{path}\", 0755)"),
+        nix::unistd::mkdir(path, Mode::from_bits_truncate(0o755)),
+    )
+}
+
+/// Create an empty file (a mount point for a bind mount of a file).
+pub fn touch(n: &mut impl Narrate, path: &str) -> nix::Result<()> {
+    use nix::fcntl::{OFlag, open};
+    let res = open(
+        path,
+        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+        Mode::from_bits_truncate(0o644),
+    );
+    // The descriptor is closed at once: only the file is needed.
+    n.call_shows(format!("open(\"{path}\", O_CREAT|O_EXCL|O_WRONLY, 0644)"), res, |_| {
+        "<fd>".into()
+    })
+    .map(drop)
+}
+
+/// `pivot_root(new_root, put_old)`.
+pub fn pivot_root(n: &mut impl Narrate, new_root: &str, put_old: &str) -> nix::Result<()> {
+    n.call(
+        format!("pivot_root(\"{new_root}\", \"{put_old}\")"),
+        nix::unistd::pivot_root(new_root, put_old),
+    )
+}
+
+/// The mount table of a process.
+pub fn mountinfo(who: Who) -> Result<Vec<MountInfo>, MountError> {
+    let path = match who {
+        Who::This => "/proc/self/mountinfo".to_string(),
+        Who::Pid(p) => format!("/proc/{p}/mountinfo"),
+    };
+    let process = who.process().map_err(|e| MountError::Mountinfo {
+        path: path.clone(),
+        err: match e {
+            crate::KitError::Proc { err, .. } => err,
+            other => procfs::ProcError::Other(other.to_string()),
+        },
+    })?;
+    process
+        .mountinfo()
+        .map(|m| m.0)
+        .map_err(|err| MountError::Mountinfo { path, err })
+}
+
+/// The topmost mount at `path` in a process's mount table, if any.
+pub fn mountinfo_at(who: Who, path: &str) -> Result<Option<MountInfo>, MountError> {
+    Ok(mountinfo(who)?.into_iter().rfind(|m| m.mount_point == Path::new(path)))
+}
+
+/// Whether something is mounted at `path` in a process's mount namespace.
+pub fn is_mounted(who: Who, path: &str) -> Result<bool, MountError> {
+    Ok(mountinfo_at(who, path)?.is_some())
+}
+
+/// `mounted` or `not mounted`, for observations.
+pub fn visibility(who: Who, path: &str) -> Result<&'static str, MountError> {
+    Ok(if is_mounted(who, path)? {
+        "mounted"
+    } else {
+        "not mounted"
+    })
+}
+
+/// Names peer groups by first appearance (`A`, `B`, ...): the kernel's
+/// numbers depend on what else was mounted since boot.
+#[derive(Debug, Default)]
+pub struct PeerGroups {
+    names: HashMap<u32, String>,
+}
+
+impl PeerGroups {
+    /// The stable name of peer group `id`.
+    pub fn name(&mut self, id: u32) -> String {
+        let next = self.names.len();
+        self.names
+            .entry(id)
+            .or_insert_with(|| {
+                let letter = char::from(b'A' + (next % 26) as u8);
+                if next < 26 {
+                    letter.to_string()
+                } else {
+                    format!("{letter}{}", next / 26)
+                }
+            })
+            .clone()
+    }
+
+    /// The optional fields of a mount, normalized: `shared:A`, `master:A`,
+    /// `shared:B master:A`, `unbindable`, or `private` when there are none.
+    pub fn describe(&mut self, fields: &[MountOptFields]) -> String {
+        let parts: Vec<String> = fields
+            .iter()
+            .map(|f| match f {
+                MountOptFields::Shared(id) => format!("shared:{}", self.name(*id)),
+                MountOptFields::Master(id) => format!("master:{}", self.name(*id)),
+                MountOptFields::PropagateFrom(id) => format!("propagate_from:{}", self.name(*id)),
+                MountOptFields::Unbindable => "unbindable".to_string(),
+            })
+            .collect();
+        if parts.is_empty() {
+            "private".into()
+        } else {
+            parts.join(" ")
+        }
+    }
+
+    /// The normalized propagation of the topmost mount at `path`, or
+    /// `not mounted`.
+    pub fn of(&mut self, who: Who, path: &str) -> Result<String, MountError> {
+        Ok(match mountinfo_at(who, path)? {
+            Some(m) => self.describe(&m.opt_fields),
+            None => "not mounted".into(),
+        })
+    }
+}
+
+/// What an [`Agent`] can be asked to do in its mount namespace.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum MountCmd {
+    /// [`mkdir`].
+    Mkdir(String),
+    /// [`mount_fs`] of a tmpfs named `source`.
+    Tmpfs {
+        /// The name shown in mountinfo.
+        source: String,
+        /// Where.
+        target: String,
+    },
+    /// [`set_propagation`].
+    Propagation {
+        /// Which mount.
+        target: String,
+        /// The new type.
+        propagation: Propagation,
+        /// With `MS_REC`.
+        recursive: bool,
+    },
+    /// [`unmount`].
+    Unmount(String),
+    /// [`pivot_root`].
+    PivotRoot {
+        /// The new root (a mount point).
+        new_root: String,
+        /// Where the old root goes.
+        put_old: String,
+    },
+}
+
+impl MountCmd {
+    fn apply(&self, n: &mut impl Narrate) -> nix::Result<()> {
+        match self {
+            MountCmd::Mkdir(p) => mkdir(n, p),
+            MountCmd::Tmpfs { source, target } => mount_fs(n, source, target, "tmpfs"),
+            MountCmd::Propagation {
+                target,
+                propagation,
+                recursive,
+            } => set_propagation(n, target, *propagation, *recursive),
+            MountCmd::Unmount(p) => unmount(n, p),
+            MountCmd::PivotRoot { new_root, put_old } => pivot_root(n, new_root, put_old),
+        }
+    }
+}
+
+/// A child in a mount namespace of its own (a copy of the caller's, made
+/// with `unshare(CLONE_NEWNS)`) that runs mount commands on request: the
+/// other side of a propagation experiment. Dropping it kills it.
+pub struct Agent {
+    child: Child,
+}
+
+impl Agent {
+    /// Fork the child and let it unshare its mount namespace.
+    pub fn spawn(n: &mut impl Narrate) -> Result<Agent, KitError> {
+        let mut child = child::spawn(|c| {
+            crate::ops::unshare_ns(c, nix::sched::CloneFlags::CLONE_NEWNS)?;
+            c.send(&())?;
+            while let Some(cmd) = c.recv::<Option<MountCmd>>()? {
+                let res = cmd.apply(c);
+                c.send(&res.map_err(|e| e as i32))?;
+            }
+            Ok(())
+        })?;
+        child.recv::<()>(n)?;
+        Ok(Agent { child })
+    }
+
+    /// The child, to read its `/proc/PID/mountinfo`.
+    pub fn who(&self) -> Who {
+        Who::Pid(self.child.pid().as_raw())
+    }
+
+    /// Run one command in the child's mount namespace; its narration goes to `n`.
+    pub fn run(&mut self, n: &mut impl Narrate, cmd: MountCmd) -> Result<nix::Result<()>, KitError> {
+        self.child.send(&Some(cmd))?;
+        let res: Result<(), i32> = self.child.recv(n)?;
+        Ok(res.map_err(nix::errno::Errno::from_raw))
+    }
+
+    /// Let the child exit, and reap it.
+    pub fn finish(mut self, n: &mut impl Narrate) -> Result<(), KitError> {
+        self.child.send(&None::<MountCmd>)?;
+        self.child.wait(n).map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_groups_are_named_by_first_appearance() {
+        let mut p = PeerGroups::default();
+        assert_eq!(p.describe(&[]), "private");
+        assert_eq!(p.describe(&[MountOptFields::Shared(412)]), "shared:A");
+        assert_eq!(
+            p.describe(&[MountOptFields::Shared(7), MountOptFields::Master(412)]),
+            "shared:B master:A"
+        );
+        assert_eq!(p.describe(&[MountOptFields::Master(7)]), "master:B");
+        assert_eq!(p.describe(&[MountOptFields::Unbindable]), "unbindable");
+    }
+}
 
 /// `mount(src, dst, NULL, MS_BIND[|MS_REC], NULL)`.
 pub fn bind(n: &mut impl Narrate, src: &str, dst: &str, recursive: bool) -> nix::Result<()> {

@@ -6,6 +6,9 @@ use nix::sched::{CloneFlags, unshare};
 
 use crate::narrate::Narrate;
 
+/// `CLONE_NEWTIME` (Linux 5.6), which nix's `CloneFlags` does not name.
+pub const CLONE_NEWTIME: CloneFlags = CloneFlags::from_bits_retain(libc::CLONE_NEWTIME);
+
 /// `unshare(flags)`, narrated with the flag names (`CLONE_NEWUTS|CLONE_NEWPID`).
 pub fn unshare_ns(n: &mut impl Narrate, flags: CloneFlags) -> nix::Result<()> {
     n.call(format!("unshare({})", clone_flag_names(flags)), unshare(flags))
@@ -21,7 +24,7 @@ pub fn clone_flag_names(flags: CloneFlags) -> String {
         (CloneFlags::CLONE_NEWIPC, "CLONE_NEWIPC"),
         (CloneFlags::CLONE_NEWNET, "CLONE_NEWNET"),
         (CloneFlags::CLONE_NEWCGROUP, "CLONE_NEWCGROUP"),
-        (CloneFlags::from_bits_retain(libc::CLONE_NEWTIME), "CLONE_NEWTIME"),
+        (CLONE_NEWTIME, "CLONE_NEWTIME"),
     ]
     .into_iter()
     .filter(|(f, _)| flags.contains(*f))

@@ -162,6 +162,59 @@ pub fn processes_in(kind: &str, id: NsId) -> usize {
         .count()
 }
 
+/// One row of an `lsns`-like listing: a namespace and the processes in it.
+#[derive(Debug, Clone)]
+pub struct NsUse {
+    /// Its type (`uts`, ...).
+    pub kind: String,
+    /// Its identity.
+    pub id: NsId,
+    /// The pids in it, as the caller sees them, sorted.
+    pub pids: Vec<i32>,
+    /// The command (`comm`) of the lowest pid.
+    pub command: String,
+}
+
+/// Every namespace that a process the caller may look at is in, by type and
+/// identity (what `lsns` lists). Processes whose `/proc/PID/ns` the caller may
+/// not read are left out; `*_for_children` links are not namespaces of their own.
+pub fn census() -> Vec<NsUse> {
+    let Ok(all) = procfs::process::all_processes() else {
+        return Vec::new();
+    };
+    let mut rows: HashMap<(String, NsId), Vec<i32>> = HashMap::new();
+    for p in all.flatten() {
+        let Ok(ns) = namespaces(Who::Pid(p.pid)) else {
+            continue;
+        };
+        for (kind, id) in ns {
+            if !kind.ends_with("_for_children") {
+                rows.entry((kind, id)).or_default().push(p.pid);
+            }
+        }
+    }
+    let mut out: Vec<NsUse> = rows
+        .into_iter()
+        .map(|((kind, id), mut pids)| {
+            pids.sort_unstable();
+            let command = pids
+                .first()
+                .and_then(|p| procfs::process::Process::new(*p).ok())
+                .and_then(|p| p.stat().ok())
+                .map(|st| st.comm)
+                .unwrap_or_default();
+            NsUse {
+                kind,
+                id,
+                pids,
+                command,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.kind, a.pids.first()).cmp(&(&b.kind, b.pids.first())));
+    out
+}
+
 /// The pids (as the caller sees them) whose parent is `pid`.
 pub fn children_of(pid: i32) -> Vec<i32> {
     let Ok(all) = procfs::process::all_processes() else {

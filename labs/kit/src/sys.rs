@@ -164,51 +164,6 @@ pub fn set_window_size(tty: std::os::fd::BorrowedFd<'_>, ws: &nix::pty::Winsize)
     if r == 0 { Ok(()) } else { Err(nix::errno::Errno::last()) }
 }
 
-/// Bring network interface `name` up (`SIOCGIFFLAGS`, then `SIOCSIFFLAGS`
-/// with `IFF_UP`) in the caller's network namespace.
-pub fn link_up(name: &str) -> nix::Result<()> {
-    use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
-    use std::os::fd::AsRawFd;
-    let sock = socket(AddressFamily::Inet, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None)?;
-    // SAFETY: `ifreq` is plain old data; all-zero is a valid value.
-    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-    if name.len() >= req.ifr_name.len() {
-        return Err(nix::errno::Errno::ENAMETOOLONG);
-    }
-    for (dst, src) in req.ifr_name.iter_mut().zip(name.bytes()) {
-        *dst = src as libc::c_char;
-    }
-    // SAFETY: SIOCGIFFLAGS reads the name from and writes the flags into the
-    // `ifreq` we own, which lives for the call.
-    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req as *mut libc::ifreq) } != 0 {
-        return Err(nix::errno::Errno::last());
-    }
-    // SAFETY: after SIOCGIFFLAGS the union holds the flags member.
-    unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
-    // SAFETY: as above; SIOCSIFFLAGS only reads the `ifreq`.
-    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req as *const libc::ifreq) } != 0 {
-        return Err(nix::errno::Errno::last());
-    }
-    Ok(())
-}
-
-/// `clone(flags | SIGCHLD)` of a child that exits at once: what creating
-/// a process in new namespaces costs, for `lab bench`. Returns the child's pid
-/// for the caller to reap.
-pub fn clone_and_exit(flags: nix::sched::CloneFlags) -> nix::Result<Pid> {
-    let flags = flags.bits() as libc::c_ulong | libc::SIGCHLD as libc::c_ulong;
-    // SAFETY: with a null child stack, clone(2) behaves like fork: the child
-    // runs on a copy of the caller's stack and memory. It calls nothing but
-    // `_exit`, so the stale state it inherits (e.g. libc's cached pid) is
-    // never used.
-    let r = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
-    match r {
-        -1 => Err(nix::errno::Errno::last()),
-        0 => exit_child(0),
-        pid => Ok(Pid::from_raw(pid as i32)),
-    }
-}
-
 /// Use descriptor `n`, inherited across `execve`, without owning it (so it
 /// is not closed afterwards); `None` when it is not open.
 pub fn inherited_fd<T>(n: std::os::fd::RawFd, f: impl FnOnce(std::os::fd::BorrowedFd<'_>) -> T) -> Option<T> {
@@ -221,4 +176,80 @@ pub fn inherited_fd<T>(n: std::os::fd::RawFd, f: impl FnOnce(std::os::fd::Borrow
     // the process is single-threaded and nothing else closes it; the borrow
     // cannot escape `f`.
     Some(f(unsafe { std::os::fd::BorrowedFd::borrow_raw(n) }))
+}
+
+/// `clone()` with `CLONE_NEW*` flags and the semantics of `fork` (no new
+/// stack: the child continues on a copy of the caller's), tied to the parent
+/// like [`fork_tied`]: a new process born in new namespaces.
+pub fn clone_tied(flags: nix::sched::CloneFlags) -> Result<Forked, KitError> {
+    let parent = nix::unistd::getpid();
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    // SAFETY: with a null stack pointer, clone(2) behaves like fork(2): the
+    // child runs on a copy-on-write copy of the caller's memory and stack.
+    // Labs are single-threaded (see `fork_tied`), so skipping glibc's fork
+    // handlers leaves no lock held. No CLONE_VM/CLONE_SETTLS/*_TID flag is
+    // passed, so the remaining arguments are unused (zero).
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags.bits() as libc::c_ulong) | libc::SIGCHLD as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    match ret {
+        -1 => Err(KitError::Sys {
+            call: "clone()",
+            errno: nix::errno::Errno::last(),
+        }),
+        0 => {
+            let ppid = nix::unistd::getppid();
+            if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || (ppid != parent && ppid.as_raw() != 0) {
+                exit_child(137);
+            }
+            Ok(Forked::Child)
+        }
+        pid => Ok(Forked::Parent(Pid::from_raw(pid as i32))),
+    }
+}
+
+/// A kind of System V IPC object (nix has no bindings for them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SysvKind {
+    /// A message queue (`msgget`, `/proc/sysvipc/msg`).
+    Msg,
+    /// A semaphore set (`semget`, `/proc/sysvipc/sem`).
+    Sem,
+    /// A shared memory segment (`shmget`, `/proc/sysvipc/shm`).
+    Shm,
+}
+
+/// `msgget`/`semget`/`shmget(key, ..., IPC_CREAT|IPC_EXCL|0600)`: create one
+/// object of `kind` with `key` in the caller's IPC namespace; its id.
+pub fn sysv_create(kind: SysvKind, key: i32) -> Result<i32, nix::errno::Errno> {
+    let flags = libc::IPC_CREAT | libc::IPC_EXCL | 0o600;
+    // SAFETY: plain system calls on integers; no memory is passed or mapped.
+    let id = unsafe {
+        match kind {
+            SysvKind::Msg => libc::msgget(key, flags),
+            SysvKind::Sem => libc::semget(key, 1, flags),
+            SysvKind::Shm => libc::shmget(key, 4096, flags),
+        }
+    };
+    nix::errno::Errno::result(id)
+}
+
+/// `msgctl`/`semctl`/`shmctl(id, IPC_RMID)`: remove an object.
+pub fn sysv_remove(kind: SysvKind, id: i32) -> Result<(), nix::errno::Errno> {
+    // SAFETY: IPC_RMID reads no buffer, so null pointers are valid here.
+    let ret = unsafe {
+        match kind {
+            SysvKind::Msg => libc::msgctl(id, libc::IPC_RMID, std::ptr::null_mut()),
+            SysvKind::Sem => libc::semctl(id, 0, libc::IPC_RMID),
+            SysvKind::Shm => libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut()),
+        }
+    };
+    nix::errno::Errno::result(ret).map(drop)
 }
