@@ -58,6 +58,10 @@ pub struct BenchReport {
     pub measurements: Vec<Measurement>,
     /// Side-by-side ratios.
     pub comparisons: Vec<Comparison>,
+    /// Where our container start spends its time: the median time from
+    /// the previous narrated call to each call, costliest first (from
+    /// `lab container --verbose` runs).
+    pub breakdown: Vec<Measurement>,
     /// What could not be measured here, and why.
     pub skipped: Vec<String>,
 }
@@ -324,6 +328,66 @@ fn container_starts(
     Ok((ms, comparisons, skipped))
 }
 
+/// Run `lab container --verbose -- /bin/true` and split its set-up by the
+/// narrated calls: the time before each call since the one before it.
+fn breakdown(runs: usize) -> anyhow::Result<Vec<Measurement>> {
+    let exe = std::env::current_exe()?;
+    let mut by_call: Vec<(String, Vec<f64>)> = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let out = Command::new(&exe)
+            .args(["container", "--verbose", "--", "/bin/true"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .output()?;
+        let total = elapsed_us(t);
+        anyhow::ensure!(
+            out.status.success(),
+            "`lab container -- /bin/true` failed: {}",
+            out.status
+        );
+        let mut last = 0.0;
+        let mut add = |name: &str, us: f64| match by_call.iter_mut().find(|(n, _)| n == name) {
+            Some((_, v)) => v.push(us),
+            None => by_call.push((name.to_string(), vec![us])),
+        };
+        for line in String::from_utf8_lossy(&out.stderr).lines() {
+            let Some(rest) = line.strip_prefix("lab container:") else {
+                continue;
+            };
+            let Some((ms, call)) = rest.trim_start().split_once(" ms  ") else {
+                continue;
+            };
+            let Ok(ms) = ms.trim().parse::<f64>() else { continue };
+            // Calls repeat (one mount per device node): group by their shape.
+            let name = call.split('(').next().unwrap_or(call).to_string();
+            add(&name, ms * 1e3 - last);
+            last = ms * 1e3;
+        }
+        add(
+            "start, execve of the command, exit and reaping (the rest)",
+            total - last,
+        );
+    }
+    let mut ms: Vec<Measurement> = by_call
+        .into_iter()
+        .map(|(n, v)| {
+            let per_run = v.len() / runs.max(1);
+            let mut m = summarize(&n, v);
+            if per_run > 1 {
+                m.name = format!("{n} (×{per_run})");
+                m.median_us *= per_run as f64;
+                m.p10_us *= per_run as f64;
+                m.p90_us *= per_run as f64;
+            }
+            m
+        })
+        .collect();
+    ms.sort_by(|a, b| b.median_us.total_cmp(&a.median_us));
+    ms.truncate(8);
+    Ok(ms)
+}
+
 /// Measure everything.
 pub fn run(warmup: usize, runs: usize) -> anyhow::Result<BenchReport> {
     let (environment, caller, _) = crate::env::probe();
@@ -332,11 +396,13 @@ pub fn run(warmup: usize, runs: usize) -> anyhow::Result<BenchReport> {
     let (starts, comparisons, more) = container_starts(warmup.min(3), runs.min(30), rootless)?;
     measurements.extend(starts);
     skipped.extend(more);
+    let breakdown = breakdown(runs.min(20))?;
     Ok(BenchReport {
         environment,
         warmup,
         measurements,
         comparisons,
+        breakdown,
         skipped,
     })
 }
@@ -366,6 +432,24 @@ pub fn print(r: &BenchReport, out: &mut impl Write) -> std::io::Result<()> {
     }
     for c in &r.comparisons {
         writeln!(out, "\n`{}` / {}: **{:.2}×**", c.ours, c.theirs, c.ratio)?;
+    }
+    if !r.breakdown.is_empty() {
+        writeln!(
+            out,
+            "\nWhere `lab container -- /bin/true` spends its time (median per run, costliest first):\n"
+        )?;
+        writeln!(out, "| before the call | median | 10th–90th percentile |")?;
+        writeln!(out, "|---|---:|---:|")?;
+        for m in &r.breakdown {
+            writeln!(
+                out,
+                "| {} | {} | {} – {} |",
+                m.name,
+                human_us(m.median_us),
+                human_us(m.p10_us),
+                human_us(m.p90_us)
+            )?;
+        }
     }
     for s in &r.skipped {
         writeln!(out, "\nnot measured: {s}")?;

@@ -93,7 +93,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     let mut ctr = lab.step(&NAMESPACES, |s| {
         let ctr = child::spawn(move |c| {
             container::unshare_namespaces(c, rootless)?;
-            container::fork_init(c, pid1)
+            container::fork_init(c, true, pid1)
         })?;
         let mut ctr = ctr;
         let init_pid: i32 = ctr.recv(s)?;

@@ -82,12 +82,23 @@ pub fn unshare_namespaces(n: &mut impl Narrate, rootless: bool) -> anyhow::Resul
 
 /// In the process that unshared `CLONE_NEWPID`: fork the container's PID 1,
 /// which runs `init`; tell the parent (the lab) its pid as the lab sees it;
-/// wait for it and leave with its exit code. PID 1 speaks on the same
-/// channel once the parent says go, so the two never write at once.
-pub fn fork_init(c: &mut ChildCtx, init: impl FnOnce(&mut ChildCtx) -> anyhow::Result<()>) -> anyhow::Result<()> {
+/// wait for it and leave with its exit code. With `handshake`, PID 1 waits
+/// for the parent's go before it speaks on the same channel, so the two
+/// never write at once; without, PID 1 starts at once (it must then stay
+/// silent but for a final error).
+pub fn fork_init(
+    c: &mut ChildCtx,
+    handshake: bool,
+    init: impl FnOnce(&mut ChildCtx) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     match fork_tied()? {
         Forked::Child => {
-            let code = match c.recv::<()>().map_err(anyhow::Error::from).and_then(|()| init(c)) {
+            let go = if handshake {
+                c.recv::<()>().map_err(anyhow::Error::from)
+            } else {
+                Ok(())
+            };
+            let code = match go.and_then(|()| init(c)) {
                 Ok(()) => 0,
                 Err(e) => {
                     c.fail(&format!("{e:#}"));
@@ -272,6 +283,7 @@ pub fn make_mounts_private(n: &mut impl Narrate) -> nix::Result<()> {
     )
 }
 
+// ANCHOR: pivot
 /// `pivot_root` into `new_root`, then detach and remove the old root: unlike
 /// `chroot`, nothing of the host's tree stays reachable.
 pub fn pivot_into(n: &mut impl Narrate, new_root: &Path) -> anyhow::Result<()> {
@@ -287,6 +299,7 @@ pub fn pivot_into(n: &mut impl Narrate, new_root: &Path) -> anyhow::Result<()> {
     n.call("rmdir(\"/.oldroot\")", res)?;
     Ok(())
 }
+// ANCHOR_END: pivot
 
 /// Bring `lo` up in the container's network namespace, its only interface.
 pub fn loopback_up(n: &mut impl Narrate) -> anyhow::Result<()> {
@@ -300,6 +313,7 @@ pub fn set_hostname(n: &mut impl Narrate, name: &str) -> nix::Result<()> {
     n.call(format!("sethostname(\"{name}\")"), sethostname(name))
 }
 
+// ANCHOR: restrict
 /// Cut the capabilities to Docker's default set (bounding set first, so no
 /// later `execve` can regain the rest), set `no_new_privs`, and mark every
 /// descriptor above stderr close-on-exec.
@@ -333,6 +347,7 @@ pub fn restrict(n: &mut impl Narrate) -> anyhow::Result<()> {
     n.call("close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)", crate::sys::cloexec_from(3))?;
     Ok(())
 }
+// ANCHOR_END: restrict
 
 /// `execvp` the command; returns only on failure.
 pub fn exec(argv: &[String]) -> anyhow::Error {
@@ -362,16 +377,33 @@ pub struct Spec {
     pub tty: bool,
 }
 
-/// Narration for `lab container`: to stderr with `--verbose`, else nowhere.
+/// Narration for `lab container --verbose`: each call on stderr with the
+/// time since the container's set-up began, so one can see where it goes.
 pub struct Narrator {
-    /// Whether to print.
-    pub verbose: bool,
+    /// When the set-up began; `None` keeps quiet.
+    pub since: Option<std::time::Instant>,
 }
 
 impl Narrate for Narrator {
     fn emit(&mut self, event: Event) {
-        if let (true, Event::Call { text }) = (self.verbose, &event) {
-            eprintln!("lab container: {text}");
+        if let (Some(since), Event::Call { text }) = (self.since, &event) {
+            eprintln!("lab container: {:>8.3} ms  {text}", since.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+}
+
+/// Where a container's own processes narrate: to the caller over the
+/// channel when it wants to hear it, nowhere otherwise (no serialization,
+/// no wake-ups of the caller for a plain `lab container`).
+enum Say<'a> {
+    To(&'a mut ChildCtx),
+    Nowhere,
+}
+
+impl Narrate for Say<'_> {
+    fn emit(&mut self, event: Event) {
+        if let Say::To(c) = self {
+            c.emit(event);
         }
     }
 }
@@ -387,8 +419,13 @@ pub mod exit {
 }
 
 /// The body of PID 1 for `lab container`: everything, then `execve`.
-fn init_for(spec: &Spec, pty_slave: Option<std::os::fd::OwnedFd>) -> impl FnOnce(&mut ChildCtx) -> anyhow::Result<()> {
-    move |c| {
+fn init_for(
+    spec: &Spec,
+    verbose: bool,
+    pty_slave: Option<std::os::fd::OwnedFd>,
+) -> impl FnOnce(&mut ChildCtx) -> anyhow::Result<()> {
+    move |ctx| {
+        let c = &mut if verbose { Say::To(ctx) } else { Say::Nowhere };
         make_mounts_private(c)?;
         let root = assemble_rootfs(c, spec.rootfs.as_deref())?;
         pivot_into(c, &root)?;
@@ -445,10 +482,11 @@ pub fn run(
     let spec_for_child = spec.clone();
     let mut c1 = crate::child::spawn(move |c| {
         c.recv::<()>()?; // placed in its cgroup, if any
-        unshare_namespaces(c, rootless)?;
-        fork_init(c, init_for(&spec_for_child, slave))
+        unshare_namespaces(&mut if verbose { Say::To(c) } else { Say::Nowhere }, rootless)?;
+        fork_init(c, verbose, init_for(&spec_for_child, verbose, slave))
     })?;
-    let mut say = Narrator { verbose };
+    let since = verbose.then(std::time::Instant::now);
+    let mut say = Narrator { since };
     before_start(c1.pid())?;
     c1.send(&())?;
     let init = nix::unistd::Pid::from_raw(c1.recv::<i32>(&mut say)?);
@@ -471,13 +509,15 @@ pub fn run(
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)?;
     let sfd = nix::sys::signalfd::SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_NONBLOCK)?;
 
-    c1.send(&())?; // PID 1 may go on
+    if verbose {
+        c1.send(&())?; // PID 1 may speak now
+    }
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     // The waiter wakes the relay's poll through this pipe the moment the
     // container has ended, so no time is lost to a poll timeout.
     let (wake_r, wake_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
     let waiter = std::thread::spawn(move || {
-        let mut say = Narrator { verbose };
+        let mut say = Narrator { since };
         let _ = done_tx.send(c1.wait(&mut say));
         let _ = nix::unistd::write(&wake_w, b"x");
     });
