@@ -287,6 +287,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     Ok(())
 }
 
+// ANCHOR: enter_and_climb
 /// `chroot(ROOT)` then `chdir("/")`, as `chroot(8)` does.
 fn enter_root(c: &mut impl Narrate) -> anyhow::Result<()> {
     c.call(format!("chroot(\"{ROOT}\")"), chroot(ROOT))?;
@@ -302,6 +303,7 @@ fn climb(c: &mut impl Narrate) -> anyhow::Result<()> {
     }
     Ok(())
 }
+// ANCHOR_END: enter_and_climb
 
 fn read_marker() -> Result<String, String> {
     std::fs::read_to_string(MARKER).map_err(|e| {
