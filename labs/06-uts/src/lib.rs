@@ -102,7 +102,12 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             .chain(proc::children_of(me))
             .filter(|p| proc::namespace(Who::Pid(*p), "uts").is_ok_and(|id| id == child_ns))
             .count();
-        s.check("no process of the lab is left in the child's UTS namespace", holders == 0, 0, holders);
+        s.check(
+            "no process of the lab is left in the child's UTS namespace",
+            holders == 0,
+            0,
+            holders,
+        );
         Ok(())
     })?;
     // ANCHOR_END: lifetime
