@@ -214,6 +214,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     // ANCHOR: pivot
     lab.step(&PIVOT, |s| {
+        // ANCHOR: pivot_child
         let mut child = child::spawn(|c| {
             ops::private_mount_ns(c)?;
             mount::bind(c, ROOT, ROOT, true)?; // pivot_root wants a mount point
@@ -246,6 +247,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             c.send(&mount::list_dir("/")?)?;
             Ok(())
         })?;
+        // ANCHOR_END: pivot_child
         let pid = child.pid().as_raw();
         child.recv::<()>(s)?;
         let under_old = |m: &[mount::MountEntry]| m.iter().filter(|e| e.mount_point.starts_with("/.old")).count();
