@@ -2,18 +2,26 @@
 # Look at the built book in headless Chromium, the way a reader sees it:
 #   toc.png       the first page, with the table of contents in the sidebar
 #   chapter.png   a lab chapter down to its included code (a tall page: headless
-#                 Chromium draws a page scrolled to a #fragment blank)
+#                 Chromium draws a page scrolled to a #fragment blank); lab 07's
+#                 unless CHAPTER names another (CHAPTER=03-chroot)
 #   output.png    "Reading a lab's output": what a real run prints
 #   search.png    the search box, searching for "pivot_root"
 # and check that the search really lists a result for pivot_root.
 #
-# Usage: book/screenshot.sh [OUTPUT-DIR]   (default: target/book-screenshots)
+# Usage: [CHAPTER=NN-slug] [CHAPTER_HEIGHT=PX] book/screenshot.sh [OUTPUT-DIR]
+#        (default: target/book-screenshots)
 # Skips, saying why, when chromium or mdbook is missing. Leaves nothing
 # behind but the PNGs: the site and the browser profiles live under target/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out=${1:-target/book-screenshots}
+chapter=${CHAPTER:-07-pid}
+chapter_height=${CHAPTER_HEIGHT:-2800}
+if [ ! -f "book/src/labs/$chapter.md" ]; then
+    echo "error: no chapter book/src/labs/$chapter.md" >&2
+    exit 1
+fi
 browser=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
 if [ -z "$browser" ]; then
     echo "skipped: no chromium (Debian: apt-get install chromium)"
@@ -53,7 +61,7 @@ shoot() {
 }
 
 shoot toc 1000 "$site/index.html"
-shoot chapter 2800 "$site/labs/07-pid.html"
+shoot chapter "$chapter_height" "$site/labs/$chapter.html"
 shoot output 1400 "$site/reading-output.html"
 shoot search 1000 "$site/index.html?search=pivot_root"
 

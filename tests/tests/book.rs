@@ -223,8 +223,31 @@ fn human_run(lab: &LabDecl, mode: Mode) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     // The first line is empty; the trailing spaces of a line are not content.
-    let lines: Vec<&str> = text.lines().skip_while(|l| l.is_empty()).map(str::trim_end).collect();
+    let mut lines: Vec<String> = Vec::new();
+    for line in text.lines().skip_while(|l| l.is_empty()).map(str::trim_end) {
+        // A listing of the machine's processes (lab 04, like `pscap -a`) differs
+        // on every run: its rows become one line saying what they hold.
+        if let Some(indent) = process_row(line) {
+            let elided = format!("{indent}note ... one row per process that holds a capability on this machine");
+            if lines.last() != Some(&elided) {
+                lines.push(elided);
+            }
+            continue;
+        }
+        lines.push(line.to_string());
+    }
     lines.join("\n") + "\n"
+}
+
+/// The indentation of a note that is a row of a process listing:
+/// `note PID (PPID) USER COMMAND: ...`.
+fn process_row(line: &str) -> Option<&str> {
+    let trimmed = line.trim_start();
+    let rest = trimmed.strip_prefix("note ")?;
+    let (pid, rest) = rest.split_once(" (")?;
+    let (ppid, _) = rest.split_once(") ")?;
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (numeric(pid) && numeric(ppid)).then(|| &line[..line.len() - trimmed.len()])
 }
 
 /// A whole `lab run 06 --format json`, as printed, with the values that

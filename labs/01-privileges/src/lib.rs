@@ -244,6 +244,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     Ok(())
 }
 
+// ANCHOR: become_nobody
 /// What sshd does in the child before it execs the user's shell.
 fn become_nobody(c: &mut ChildCtx) -> anyhow::Result<()> {
     c.call("setgroups(0, [])", setgroups(&[]))?;
@@ -251,6 +252,7 @@ fn become_nobody(c: &mut ChildCtx) -> anyhow::Result<()> {
     c.call(format!("setuid({NOBODY})"), setuid(Uid::from_raw(NOBODY)))?;
     Ok(())
 }
+// ANCHOR_END: become_nobody
 
 fn open_secret(s: &mut Step<'_>, flags: OFlag) -> anyhow::Result<OwnedFd> {
     let shown_flags = if flags.contains(OFlag::O_CLOEXEC) {

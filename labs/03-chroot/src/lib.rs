@@ -214,6 +214,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     // ANCHOR: pivot
     lab.step(&PIVOT, |s| {
+        // ANCHOR: pivot_child
         let mut child = child::spawn(|c| {
             ops::private_mount_ns(c)?;
             mount::bind(c, ROOT, ROOT, true)?; // pivot_root wants a mount point
@@ -246,6 +247,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             c.send(&mount::list_dir("/")?)?;
             Ok(())
         })?;
+        // ANCHOR_END: pivot_child
         let pid = child.pid().as_raw();
         child.recv::<()>(s)?;
         let under_old = |m: &[mount::MountEntry]| m.iter().filter(|e| e.mount_point.starts_with("/.old")).count();
@@ -287,6 +289,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     Ok(())
 }
 
+// ANCHOR: enter_and_climb
 /// `chroot(ROOT)` then `chdir("/")`, as `chroot(8)` does.
 fn enter_root(c: &mut impl Narrate) -> anyhow::Result<()> {
     c.call(format!("chroot(\"{ROOT}\")"), chroot(ROOT))?;
@@ -302,6 +305,7 @@ fn climb(c: &mut impl Narrate) -> anyhow::Result<()> {
     }
     Ok(())
 }
+// ANCHOR_END: enter_and_climb
 
 fn read_marker() -> Result<String, String> {
     std::fs::read_to_string(MARKER).map_err(|e| {
