@@ -228,13 +228,16 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             }
             let name = s.ns_name(&row.kind, row.id);
             let lowest = row.pids.first().and_then(relation).unwrap_or("a host process");
+            // How many of the machine's other processes share a namespace
+            // changes from one run to the next: not a number to print.
+            let nprocs = if row.pids.iter().all(|p| relation(p).is_some()) {
+                row.pids.len().to_string()
+            } else {
+                "many".to_string()
+            };
             s.note(format!(
                 "{:<7} {:<8} {:>6}  {:<10} {}",
-                row.kind,
-                name,
-                row.pids.len(),
-                lowest,
-                row.command
+                row.kind, name, nprocs, lowest, row.command
             ));
             if name != "host" {
                 // In the order of `ours`, not by pid: pids may wrap around.

@@ -311,6 +311,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     Ok(())
 }
 
+// ANCHOR: loopback_inside
 /// In the child: bring lo up, serve 127.0.0.1:PORT, talk to it.
 fn loopback_inside(c: &mut ChildCtx, port: u16) -> anyhow::Result<()> {
     let mut nl = Netlink::open()?;
@@ -335,3 +336,4 @@ fn loopback_inside(c: &mut ChildCtx, port: u16) -> anyhow::Result<()> {
     c.send(&heard)?;
     Ok(())
 }
+// ANCHOR_END: loopback_inside

@@ -98,6 +98,7 @@ fn create_all(n: &mut impl Narrate) -> anyhow::Result<Vec<(SysvKind, i32)>> {
 fn run(lab: &mut Lab) -> Result<(), Halt> {
     let key = format!("{KEY:#010x}");
 
+    // ANCHOR: own_ns
     lab.step(&OWN_NS, |s| {
         ops::unshare_ns(s, CloneFlags::CLONE_NEWIPC)?;
         let ns = s.observe_ns("IPC namespace of the lab (\"outside\")", Who::This, "ipc")?;
@@ -107,6 +108,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         expect_listing(s, "a new IPC namespace is empty", &l, &[]);
         Ok(())
     })?;
+    // ANCHOR_END: own_ns
 
     // ANCHOR: outside
     let ours = lab.step(&OUTSIDE, |s| {
@@ -182,6 +184,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     Ok(())
 }
 
+// ANCHOR: mqueue_inside
 /// In the child: a POSIX message queue, and an mqueue mount that shows it.
 fn mqueue_inside(c: &mut ChildCtx) -> anyhow::Result<()> {
     ops::private_mount_ns(c)?;
@@ -209,3 +212,4 @@ fn mqueue_inside(c: &mut ChildCtx) -> anyhow::Result<()> {
     c.send(&files)?;
     Ok(())
 }
+// ANCHOR_END: mqueue_inside

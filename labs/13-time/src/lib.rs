@@ -176,6 +176,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     })?;
     // ANCHOR_END: child
 
+    // ANCHOR: frozen
     lab.step(&FROZEN, |s| {
         let res = write_offsets(s, "monotonic 0 0\n");
         s.check_errno("writing the offsets once a process is inside", Errno::EACCES, &res);
@@ -190,5 +191,6 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         child.wait(s)?;
         Ok(())
     })?;
+    // ANCHOR_END: frozen
     Ok(())
 }
