@@ -313,10 +313,21 @@ const BENCH: &str = "bench-15-container.md";
 #[test]
 fn bench_table_is_there_and_complete() {
     let text = read(&generated_dir().join(BENCH));
-    for row in ["| fork + wait |", "| clone(all of them) + wait |", "| pivot_root + detach the old root |", "| lab container -- /bin/true |"] {
-        assert!(text.contains(row), "generated/{BENCH} lacks {row:?}: regenerate with book/bench.sh");
+    for row in [
+        "| fork + wait |",
+        "| clone(all of them) + wait |",
+        "| pivot_root + detach the old root |",
+        "| lab container -- /bin/true |",
+    ] {
+        assert!(
+            text.contains(row),
+            "generated/{BENCH} lacks {row:?}: regenerate with book/bench.sh"
+        );
     }
-    assert!(text.contains("Where `lab container -- /bin/true` spends its time"), "generated/{BENCH} lacks the breakdown");
+    assert!(
+        text.contains("Where `lab container -- /bin/true` spends its time"),
+        "generated/{BENCH} lacks the breakdown"
+    );
 }
 
 /// Compare each part with its file, or write it under BOOK_UPDATE=1.

@@ -227,9 +227,22 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         agent.run(s, make("/", Propagation::Private))??;
         let res = agent.run(s, pivot("/new", "/new/old"))?;
         s.check_ok("pivot_root once / is private", &res);
-        let old_root = mount::visibility(agent.who(), "/old")?;
-        s.observe("/old in the child", old_root);
-        s.check_eq("the old root is now mounted at /old", "mounted", old_root);
+        // Which filesystems now sit at / and /old tells the swap happened:
+        // the new root is lab-new, and the old one (lab-box) moved to /old.
+        let source = |at: &str| -> anyhow::Result<String> {
+            Ok(mount::mountinfo_at(agent.who(), at)?
+                .and_then(|m| m.mount_source)
+                .unwrap_or_else(|| "nothing".into()))
+        };
+        let (new_root, old_root) = (source("/")?, source("/old")?);
+        s.observe("mounted at / in the child", &new_root);
+        s.observe("mounted at /old in the child", &old_root);
+        s.check_eq("the new root is the lab-new tmpfs", "lab-new", new_root.as_str());
+        s.check_eq(
+            "the old root (lab-box) is now mounted at /old",
+            "lab-box",
+            old_root.as_str(),
+        );
         agent.finish(s)?;
         Ok(())
     })?;

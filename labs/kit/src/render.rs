@@ -121,7 +121,13 @@ impl Renderer {
                 writeln!(out, "{INDENT}    actual:   {}", actual.red())?;
             }
             Event::Note { text } => {
-                for line in wrap(text, 66) {
+                // Runs of spaces mean columns (a table): keep them as they are.
+                let lines = if text.contains("  ") {
+                    text.lines().map(String::from).collect()
+                } else {
+                    wrap(text, 66)
+                };
+                for line in lines {
                     writeln!(out, "{INDENT}{} {}", "note".dimmed(), line)?;
                 }
             }
