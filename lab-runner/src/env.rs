@@ -46,6 +46,10 @@ pub fn readiness(decl: &LabDecl, caller: &Caller, userns: &Result<(), String>) -
     let can = |p: Privilege| match p {
         Privilege::None => true,
         Privilege::Userns => caller.is_real_root() || caller.is_userns_root() || userns.is_ok(),
+        Privilege::Delegated => {
+            caller.is_real_root()
+                || lab_kit::cgroup::Layout::read().is_ok_and(|l| lab_kit::cgroup::run::delegated_subtree(&l).is_ok())
+        }
         Privilege::Root => caller.is_real_root(),
     };
     let runnable = decl.steps.iter().filter(|s| can(s.privilege)).count();
