@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use nix::sys::statfs::{CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC, statfs};
+use nix::sys::statfs::{CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC, FsType, statfs};
 use procfs::FromRead as _;
 use procfs::process::MountInfos;
 use serde::Serialize;
@@ -114,7 +114,7 @@ pub struct Inputs<'a> {
     /// `/proc/cgroups` (`None` on kernels that no longer have it).
     pub cgroups: Option<&'a str>,
     /// The filesystem magic (`statfs().f_type`) of a path, `None` if it cannot be read.
-    pub magic: &'a dyn Fn(&Path) -> Option<i64>,
+    pub magic: &'a dyn Fn(&Path) -> Option<FsType>,
     /// The content of `cgroup.controllers` at a v2 mount point.
     pub v2_controllers: &'a dyn Fn(&Path) -> Option<String>,
 }
@@ -171,7 +171,7 @@ impl Layout {
                 _ => continue,
             };
             // A mount hidden by a later one no longer answers with its magic.
-            if (inputs.magic)(&m.mount_point) != Some(magic.0 as i64) {
+            if (inputs.magic)(&m.mount_point) != Some(magic) {
                 continue;
             }
             let (controllers, name) = match version {
@@ -247,7 +247,7 @@ impl Layout {
         let mountinfo =
             std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| KitError::io("/proc/self/mountinfo", e))?;
         let cgroups = std::fs::read_to_string("/proc/cgroups").ok();
-        let magic = |p: &Path| statfs(p).ok().map(|s| s.filesystem_type().0 as i64);
+        let magic = |p: &Path| statfs(p).ok().map(|s| s.filesystem_type());
         let v2 = |p: &Path| std::fs::read_to_string(p.join("cgroup.controllers")).ok();
         Layout::from_inputs(&Inputs {
             mountinfo: &mountinfo,
@@ -330,8 +330,8 @@ mod tests {
                 .rev()
                 .find(|m| m.mount_point == p)
                 .and_then(|m| match m.fs_type.as_str() {
-                    "cgroup2" => Some(CGROUP2_SUPER_MAGIC.0 as i64),
-                    "cgroup" => Some(CGROUP_SUPER_MAGIC.0 as i64),
+                    "cgroup2" => Some(CGROUP2_SUPER_MAGIC),
+                    "cgroup" => Some(CGROUP_SUPER_MAGIC),
                     _ => None,
                 })
         };
@@ -408,7 +408,7 @@ mod tests {
     #[test]
     fn a_mount_that_does_not_answer_with_its_magic_is_ignored() {
         let mountinfo = fixture("v1", "mountinfo").expect("fixture");
-        let magic = |p: &Path| (!p.ends_with("memory")).then_some(CGROUP_SUPER_MAGIC.0 as i64);
+        let magic = |p: &Path| (!p.ends_with("memory")).then_some(CGROUP_SUPER_MAGIC);
         let none = |_: &Path| None;
         let l = Layout::from_inputs(&Inputs {
             mountinfo: &mountinfo,

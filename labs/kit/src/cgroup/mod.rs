@@ -345,6 +345,16 @@ pub fn proc_cgroup(who: crate::proc::Who) -> Result<Vec<(String, String)>, KitEr
         .collect())
 }
 
+/// [`proc_cgroup`] lines as one text, `hierarchy:path` separated by spaces
+/// (machine-specific: for notes, not observations).
+pub fn lines_text(lines: &[(String, String)]) -> String {
+    lines
+        .iter()
+        .map(|(h, p)| format!("{h}:{p}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Mount hierarchy `h` again at `target` (inside a private mount namespace):
 /// `cgroup2`, or `cgroup` with the v1 hierarchy's controllers or name, which
 /// selects the existing hierarchy. Seen from a cgroup namespace, the mount's
