@@ -93,7 +93,7 @@ fn list(format: OutputFormat) -> ExitCode {
         out,
         "{}",
         format!(
-            "{:<3} {:<10} {:<8} {:<8} {:<44} {}",
+            "{:<3} {:<10} {:<9} {:<8} {:<44} {}",
             "id", "slug", "needs", "here", "title", "mechanisms"
         )
         .bold()
@@ -109,7 +109,7 @@ fn list(format: OutputFormat) -> ExitCode {
         let mechs: Vec<&str> = l.mechanisms.iter().map(|m| m.as_str()).collect();
         let _ = writeln!(
             out,
-            "{:<3} {:<10} {:<8} {here}{pad} {:<44} {}",
+            "{:<3} {:<10} {:<9} {here}{pad} {:<44} {}",
             l.id,
             l.slug,
             l.privilege().as_str(),

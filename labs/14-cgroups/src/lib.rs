@@ -87,11 +87,10 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         let freezer = layout.freezer().map_or("none".into(), |h| h.describe());
         s.observe("freezer", freezer);
         let own = cgroup::proc_cgroup(Who::This)?;
-        let shown: Vec<String> = own
-            .iter()
-            .map(|(h, p)| format!("{h}: {}", if p == "/" { "/" } else { "<the lab's cgroup>" }))
-            .collect();
-        s.observe("/proc/self/cgroup of the lab", &shown);
+        // Where the lab runs depends on who started it: the paths go to a note.
+        s.note(format!("/proc/self/cgroup of the lab: {}", cgroup::lines_text(&own)));
+        let hierarchies: Vec<&str> = own.iter().map(|(h, _)| h.as_str()).collect();
+        s.observe("hierarchies in /proc/self/cgroup of the lab", &hierarchies);
         let listed = layout
             .hierarchies
             .iter()
@@ -123,8 +122,8 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         s.observe("the child's cgroup in /proc/self/cgroup", pids.normalize(&seen));
         s.check_eq(
             "the child reads the lab's cgroup as its own",
-            pids.cgroup(),
-            seen.as_str(),
+            pids.shown_cgroup().as_str(),
+            pids.normalize(&seen).as_str(),
         );
         let listed = pids.procs()?.contains(&forker.pid().as_raw());
         s.check(
@@ -153,12 +152,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         s.observe("pids.current", current);
         s.check_eq("exactly pids.max processes exist", &PIDS_MAX, &current);
         let refused = pids.pids_max_events()? - refused_before;
-        s.check(
-            "pids.events counts the refusal",
-            refused >= 1,
-            "max grew",
-            grew(refused),
-        );
+        s.check("pids.events counts the refusal", refused >= 1, "grew", grew(refused));
         Ok(())
     })?;
     drop(forker); // SIGKILL; its children die with it (PR_SET_PDEATHSIG)
@@ -233,8 +227,8 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         s.check(
             "cpu.stat counts throttled periods",
             throttled > 0,
-            "nr_throttled > 0",
-            grew(throttled),
+            "some",
+            if throttled > 0 { "some" } else { "none" },
         );
         Ok(())
     })?;
@@ -261,16 +255,19 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         let runs = |d: Duration| -> anyhow::Result<bool> { Ok(cpu_time_in(clock, d)? > 0) };
         let moved = until(|| runs(Duration::from_millis(20)))?;
         s.check("the counter runs", moved, "progress", progress(moved));
+        // Nothing may end the step between freeze and thaw: a v1-frozen
+        // child cannot die, and its handle waits for it when dropped.
         let frozen = group.freeze(s, true)?;
         s.check_eq("the kernel reports the group frozen", &true, &frozen);
-        let moved = runs(Duration::from_millis(150))?;
+        let moved = runs(Duration::from_millis(150));
+        let thawed = group.freeze(s, false)?;
+        let moved = moved?;
         s.check(
             "frozen, it gets no CPU time in 150 ms",
             !moved,
             "no progress",
             progress(moved),
         );
-        let thawed = group.freeze(s, false)?;
         s.check_eq("the kernel reports the group thawed", &true, &thawed);
         let moved = until(|| runs(Duration::from_millis(20)))?;
         s.check("thawed, it runs again", moved, "progress", progress(moved));
@@ -330,7 +327,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     lab.step(&CLEANUP, move |s| {
         drop(pids);
         let left = guard.close(s);
-        s.check("no cgroup of the run remains", left.is_empty(), "none", left.join(", "));
+        s.check("no cgroup of the run remains", left.is_empty(), "none", leftover(&left));
         let children = proc::children_of(nix::unistd::getpid().as_raw());
         s.check_eq("no child process of the lab remains", &0, &children.len());
         Ok(())
@@ -389,6 +386,14 @@ fn until(mut f: impl FnMut() -> anyhow::Result<bool>) -> anyhow::Result<bool> {
         }
     }
     Ok(false)
+}
+
+fn leftover(left: &[String]) -> String {
+    if left.is_empty() {
+        "none".into()
+    } else {
+        left.join(", ")
+    }
 }
 
 fn grew(by: u64) -> String {
