@@ -84,7 +84,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     // ANCHOR_END: before
 
     // ANCHOR: move
-    let (guard, mut inner, _sibling, chosen_labels) = lab.step(&MOVE, |s| {
+    let (guard, mut inner, sibling, chosen_labels) = lab.step(&MOVE, |s| {
         let mut guard = RunGuard::create(s, &layout)?;
         // The v2 hierarchy and one v1 hierarchy: the lesson holds for every one.
         let chosen = chosen(&guard.hierarchies());
@@ -203,6 +203,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     // ANCHOR_END: mount
 
     lab.step(&CLEANUP, move |s| {
+        drop(sibling); // SIGKILL and reap
         let left = guard.close(s);
         let shown = if left.is_empty() {
             "none".to_string()
