@@ -137,7 +137,7 @@ fn list(format: OutputFormat) -> ExitCode {
         out,
         "{}",
         format!(
-            "{:<3} {:<12} {:<8} {:<8} {:<54} {}",
+            "{:<3} {:<12} {:<9} {:<8} {:<54} {}",
             "id", "slug", "needs", "here", "title", "mechanisms"
         )
         .bold()
@@ -153,7 +153,7 @@ fn list(format: OutputFormat) -> ExitCode {
         let mechs: Vec<&str> = l.mechanisms.iter().map(|m| m.as_str()).collect();
         let _ = writeln!(
             out,
-            "{:<3} {:<12} {:<8} {here}{pad} {:<54} {}",
+            "{:<3} {:<12} {:<9} {here}{pad} {:<54} {}",
             l.id,
             l.slug,
             l.privilege().as_str(),

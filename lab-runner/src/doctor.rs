@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use lab_kit::cgroup::CgroupMode;
+use lab_kit::cgroup::{CgroupMode, Layout};
 use lab_kit::lab::Environment;
 use lab_kit::privilege::{Caller, sysctl};
 use serde::Serialize;
@@ -40,6 +40,8 @@ pub struct Controller {
     pub name: String,
     /// `v1`, `v2`, or `unused`.
     pub hierarchy: String,
+    /// Where that hierarchy is mounted.
+    pub mount: Option<String>,
     /// Whether the kernel enables it.
     pub enabled: bool,
 }
@@ -58,28 +60,19 @@ pub struct LabReadiness {
     pub reason: Option<String>,
 }
 
-fn controllers() -> Vec<Controller> {
-    let v2: Vec<String> = [
-        "/sys/fs/cgroup/cgroup.controllers",
-        "/sys/fs/cgroup/unified/cgroup.controllers",
-    ]
-    .iter()
-    .find_map(|p| std::fs::read_to_string(p).ok())
-    .map(|s| s.split_whitespace().map(String::from).collect())
-    .unwrap_or_default();
-    let Ok(list) = procfs::cgroups() else { return Vec::new() };
-    list.0
-        .into_iter()
-        .map(|c| Controller {
-            hierarchy: if c.hierarchy != 0 {
-                "v1".into()
-            } else if v2.contains(&c.name) {
-                "v2".into()
-            } else {
-                "unused".into()
-            },
-            name: c.name,
-            enabled: c.enabled,
+fn controllers(layout: Option<&Layout>) -> Vec<Controller> {
+    let Some(layout) = layout else { return Vec::new() };
+    layout
+        .controllers
+        .iter()
+        .map(|c| {
+            let h = c.hierarchy.map(|i| &layout.hierarchies[i]);
+            Controller {
+                name: c.name.clone(),
+                hierarchy: h.map_or("unused", |h| h.version.as_str()).into(),
+                mount: h.map(|h| h.mount.display().to_string()),
+                enabled: c.enabled,
+            }
         })
         .collect()
 }
@@ -111,7 +104,7 @@ pub fn gather() -> Doctor {
     let (environment, caller, userns) = crate::env::probe();
     let status = procfs::process::Process::myself().and_then(|p| p.status()).ok();
     Doctor {
-        cgroup_controllers: controllers(),
+        cgroup_controllers: controllers(Layout::read().ok().as_ref()),
         userns_sysctls: [
             "/proc/sys/user/max_user_namespaces",
             "/proc/sys/kernel/unprivileged_userns_clone",
@@ -171,15 +164,14 @@ pub fn print(d: &Doctor, out: &mut impl Write) -> std::io::Result<()> {
         writeln!(out, "    {k} = {}", v.as_deref().unwrap_or("(absent)"))?;
     }
     writeln!(out, "  cgroup mode      {}", e.cgroup_mode)?;
-    if CgroupMode::detect() != CgroupMode::None {
+    if e.cgroup_mode != CgroupMode::None.as_str() {
         for c in &d.cgroup_controllers {
-            writeln!(
-                out,
-                "    {:<12} {}{}",
-                c.name,
-                c.hierarchy,
-                if c.enabled { "" } else { " (disabled)" }
-            )?;
+            let at = match (&c.mount, c.enabled) {
+                (_, false) => "disabled".to_string(),
+                (Some(m), true) => format!("{} at {m}", c.hierarchy),
+                (None, true) => c.hierarchy.clone(),
+            };
+            writeln!(out, "    {:<12} {at}", c.name)?;
         }
     }
     if d.container_signs.is_empty() {

@@ -43,15 +43,24 @@ pub fn readiness(decl: &LabDecl, caller: &Caller, userns: &Result<(), String>) -
     if let Some(why) = decl.requires.iter().find_map(requirement_missing) {
         return (Readiness::None, Some(why));
     }
+    let delegated = || {
+        lab_kit::cgroup::Layout::read()
+            .map_err(|e| e.to_string())
+            .and_then(|l| lab_kit::cgroup::run::delegated_subtree(&l))
+            .map(drop)
+    };
     let can = |p: Privilege| match p {
         Privilege::None => true,
         Privilege::Userns => caller.is_real_root() || caller.is_userns_root() || userns.is_ok(),
+        Privilege::Delegated => caller.is_real_root() || delegated().is_ok(),
         Privilege::Root => caller.is_real_root(),
     };
     let runnable = decl.steps.iter().filter(|s| can(s.privilege)).count();
     let why = || {
         if decl.privilege() == Privilege::Root && !caller.is_real_root() {
             Some(caller.missing_root())
+        } else if decl.steps.iter().any(|s| s.privilege == Privilege::Delegated) && !caller.is_real_root() {
+            delegated().err().or_else(|| userns.clone().err())
         } else {
             userns.clone().err()
         }

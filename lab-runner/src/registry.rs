@@ -15,7 +15,9 @@ pub static LABS: &[&LabDecl] = &[
     &lab_09_net::LAB,
     &lab_10_ipc::LAB,
     &lab_11_user::LAB,
+    &lab_12_cgroupns::LAB,
     &lab_13_time::LAB,
+    &lab_14_cgroups::LAB,
     &lab_15_container::LAB,
 ];
 

@@ -125,6 +125,7 @@ fn privilege_meaning(p: Privilege) -> &'static str {
         Privilege::None => "any user",
         Privilege::Userns => "root, or any user inside a user namespace",
         Privilege::Root => "real root",
+        Privilege::Delegated => "root, or a user owning a delegated cgroup v2 subtree",
     }
 }
 

@@ -95,7 +95,7 @@ fn list_json_has_every_declared_field() {
         assert_eq!(l["slug"], decl.slug);
         assert_eq!(l["title"], decl.title);
         assert!(l["mechanisms"].as_array().is_some_and(|m| !m.is_empty()));
-        assert!(["none", "userns", "root"].contains(&l["privilege"].as_str().unwrap_or("")));
+        assert!(["none", "userns", "delegated", "root"].contains(&l["privilege"].as_str().unwrap_or("")));
     }
 }
 

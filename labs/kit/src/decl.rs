@@ -65,6 +65,9 @@ pub enum Privilege {
     None,
     /// Runs unprivileged inside a user namespace that maps the caller to root.
     Userns,
+    /// Needs real root, or a cgroup v2 subtree delegated to the caller
+    /// (`cgroup::run::delegated_subtree`): creates cgroups on the host.
+    Delegated,
     /// Needs real privilege in the initial user namespace.
     Root,
 }
@@ -75,6 +78,7 @@ impl Privilege {
         match self {
             Privilege::None => "none",
             Privilege::Userns => "userns",
+            Privilege::Delegated => "delegated",
             Privilege::Root => "root",
         }
     }

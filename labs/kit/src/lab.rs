@@ -29,6 +29,37 @@ pub enum Format {
 #[derive(Debug)]
 pub struct Halt;
 
+/// Returned (inside an error) by a step body that finds at run time that the
+/// step cannot run here: `skip` (a privilege is missing; the kit adds the
+/// re-run command) or `unsupported` (the system lacks the feature). The step
+/// gets that status and reason instead of `fail`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{reason}")]
+pub struct CannotRun {
+    /// `Skip` or `Unsupported`.
+    pub status: Status,
+    /// Why, naming what is missing.
+    pub reason: String,
+}
+
+impl CannotRun {
+    /// A missing privilege.
+    pub fn skip(reason: impl Into<String>) -> Self {
+        CannotRun {
+            status: Status::Skip,
+            reason: reason.into(),
+        }
+    }
+
+    /// A missing feature.
+    pub fn unsupported(reason: impl Into<String>) -> Self {
+        CannotRun {
+            status: Status::Unsupported,
+            reason: reason.into(),
+        }
+    }
+}
+
 /// Where events go: stdout (JSON lines or human text) and the report.
 struct Sink {
     format: Format,
@@ -184,6 +215,17 @@ impl Lab {
                 Ok(value)
             }
             Err(e) => {
+                // Found at run time: this machine or caller cannot run the step.
+                if let Some(cannot) = e.chain().find_map(|c| c.downcast_ref::<CannotRun>()) {
+                    let rerun = (cannot.status == Status::Skip).then(|| rerun_command(self.decl));
+                    self.sink.emit(Event::StepEnd {
+                        status: cannot.status,
+                        reason: Some(cannot.reason.clone()),
+                        rerun,
+                    });
+                    self.halted = Some((index, cannot.status));
+                    return Err(Halt);
+                }
                 let reason = format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ");
                 self.sink.emit(Event::StepEnd {
                     status: Status::Fail,

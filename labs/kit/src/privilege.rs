@@ -156,6 +156,11 @@ pub fn gate(p: Privilege, mode: Mode, caller: &Caller, blocker: Option<&str>) ->
     match (p, mode) {
         (Privilege::None, _) | (_, Mode::Root) | (Privilege::Userns, Mode::Rootless) => Ok(()),
         (Privilege::Root, _) => Err((Status::Skip, caller.missing_root())),
+        (Privilege::Delegated, _) => crate::cgroup::Layout::read()
+            .map_err(|e| e.to_string())
+            .and_then(|l| crate::cgroup::run::delegated_subtree(&l))
+            .map(drop)
+            .map_err(|why| (Status::Skip, format!("needs root or a delegated cgroup subtree: {why}"))),
         (Privilege::Userns, Mode::Restricted) => Err((
             Status::Unsupported,
             blocker.unwrap_or("no user namespace is available").to_string(),

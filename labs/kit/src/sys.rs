@@ -253,3 +253,45 @@ pub fn sysv_remove(kind: SysvKind, id: i32) -> Result<(), nix::errno::Errno> {
     };
     nix::errno::Errno::result(ret).map(drop)
 }
+
+/// Turn a freshly forked child into a process that outlives the lab on its
+/// own (the cgroup reaper): a session of its own, so that a signal to the
+/// lab's process group (`timeout`, Ctrl-C) misses it; `watch` on stdin;
+/// `/dev/null` on stdout and stderr, so that the runner reading the lab's
+/// output is not kept waiting; every other descriptor closed.
+pub fn detach_as_reaper(watch: std::os::fd::OwnedFd) -> Result<(), KitError> {
+    use std::os::fd::IntoRawFd;
+    let sys = |call: &'static str| move |errno| KitError::Sys { call, errno };
+    nix::unistd::setsid().map_err(sys("setsid()"))?;
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| KitError::io("/dev/null", e))?;
+    nix::unistd::dup2_stdin(&watch).map_err(sys("dup2()"))?;
+    nix::unistd::dup2_stdout(&null).map_err(sys("dup2()"))?;
+    nix::unistd::dup2_stderr(&null).map_err(sys("dup2()"))?;
+    // Their descriptors are closed below, not by their owners.
+    let _ = (watch.into_raw_fd(), null.into_raw_fd());
+    // SAFETY: close_range only closes descriptors. The process is a fresh
+    // single-threaded fork that from here on runs only the reaper's loop and
+    // `_exit`: no object owning one of the closed descriptors is used or
+    // dropped again (the parent's copies are unaffected).
+    let res = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    if res != 0 {
+        // Kernels before 5.9: close what /proc/self/fd lists.
+        let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for fd in fds.into_iter().filter(|fd| *fd > 2) {
+            // SAFETY: as above; closing an fd that is already closed (the
+            // directory listing's own) only returns EBADF.
+            unsafe { libc::close(fd) };
+        }
+    }
+    Ok(())
+}
