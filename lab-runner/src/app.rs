@@ -73,6 +73,9 @@ pub fn main() -> ExitCode {
             rootfs,
             hostname,
             net,
+            memory,
+            pids,
+            cpus,
             verbose,
             command,
         } => {
@@ -84,12 +87,35 @@ pub fn main() -> ExitCode {
                 argv: command,
                 tty: std::io::stdin().is_terminal(),
             };
-            match lab_kit::container::run(&spec, verbose, |_| Ok(())) {
-                Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-                Err(e) => {
-                    eprintln!("lab container: {e:#}");
-                    ExitCode::from(lab_kit::container::exit::SETUP as u8)
+            let limits = lab_kit::container::Limits { pids, memory, cpus };
+            let setup_failed = |e: &dyn std::fmt::Display| {
+                eprintln!("lab container: {e:#}");
+                ExitCode::from(lab_kit::container::exit::SETUP as u8)
+            };
+            let mut say = lab_kit::container::Narrator {
+                since: verbose.then(std::time::Instant::now),
+            };
+            // Cgroups are made (root, or a delegated v2 subtree) before the
+            // container's first process unshares its cgroup namespace.
+            let cgroups = match limits
+                .any()
+                .then(|| lab_kit::container::Cgroups::create(&mut say, &limits))
+            {
+                None => None,
+                Some(Ok(cg)) => Some(cg),
+                Some(Err(e)) => return setup_failed(&format_args!("--memory, --pids and --cpus need cgroups: {e}")),
+            };
+            let outcome = lab_kit::container::run(&spec, verbose, |pid| {
+                if let Some(cg) = &cgroups {
+                    cg.join(&mut say, pid.as_raw(), "CHILD")?;
+                    cg.apply(&mut say, &limits)?;
                 }
+                Ok(())
+            });
+            drop(cgroups);
+            match outcome {
+                Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+                Err(e) => setup_failed(&format_args!("{e:#}")),
             }
         }
         Command::Bench { format, runs, warmup } => match crate::bench::run(warmup as usize, runs as usize) {

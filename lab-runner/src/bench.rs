@@ -139,6 +139,9 @@ fn kernel_ops(warmup: usize, runs: usize, rootless: bool) -> anyhow::Result<(Vec
                 Err(e) => skipped.push(format!("clone({name}): {e}")),
             }
         }
+        // A UTS namespace of our own to come back to: rootless, setns into
+        // the host's (owned by the initial user namespace) is refused.
+        unshare(CloneFlags::CLONE_NEWUTS)?;
         let own_uts = std::fs::File::open("/proc/self/ns/uts")?;
         out.push((
             "unshare(CLONE_NEWUTS) + setns back".into(),
@@ -201,12 +204,34 @@ fn kernel_ops(warmup: usize, runs: usize, rootless: bool) -> anyhow::Result<(Vec
                 Ok(us)
             })?,
         ));
+        // Cgroups are the host's: only with real privilege (or delegation).
+        match cgroup_mkdir_rmdir(warmup, runs) {
+            Ok(us) => out.push(("cgroup: mkdir + rmdir".into(), us)),
+            Err(e) => skipped.push(format!("creating and removing a cgroup: {e}")),
+        }
         c.send(&(out, skipped))?;
         Ok(())
     })?;
     let (samples, skipped): (Vec<(String, Vec<f64>)>, Vec<String>) = bench.recv(&mut Quiet)?;
     bench.wait(&mut Quiet)?;
     Ok((samples.into_iter().map(|(n, s)| summarize(&n, s)).collect(), skipped))
+}
+
+/// Create and remove a cgroup in the pids hierarchy, inside the run guard's
+/// own directory (which the guard removes, even if the bench is killed).
+fn cgroup_mkdir_rmdir(warmup: usize, runs: usize) -> anyhow::Result<Vec<f64>> {
+    let layout = lab_kit::cgroup::Layout::read()?;
+    let mut guard = lab_kit::cgroup::RunGuard::create(&mut Quiet, &layout)?;
+    let group = guard.group_for(&mut Quiet, "pids", "bench")?;
+    let dir = group.path().join("one");
+    let samples = time(warmup, runs, || {
+        let t = Instant::now();
+        std::fs::create_dir(&dir)?;
+        std::fs::remove_dir(&dir)?;
+        Ok(elapsed_us(t))
+    })?;
+    guard.close(&mut Quiet);
+    Ok(samples)
 }
 
 fn on_path(tool: &str) -> bool {

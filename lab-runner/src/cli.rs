@@ -96,6 +96,15 @@ pub enum Command {
         /// The network: `none` (lo down) or `loopback` (lo up).
         #[arg(long, value_enum, default_value_t = Net::Loopback)]
         net: Net,
+        /// Memory limit: bytes, or with a K, M or G suffix (e.g. 256M).
+        #[arg(long, value_name = "SIZE", value_parser = size)]
+        memory: Option<u64>,
+        /// Most processes the container may hold at once.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4_194_304))]
+        pids: Option<u64>,
+        /// Share of CPU time, in CPUs (e.g. 0.5).
+        #[arg(long, value_name = "FRACTION", value_parser = cpus)]
+        cpus: Option<f64>,
         /// Tell each system call of the set-up on stderr.
         #[arg(short, long)]
         verbose: bool,
@@ -154,6 +163,34 @@ fn existing_dir(s: &str) -> Result<std::path::PathBuf, String> {
         Ok(p)
     } else {
         Err(format!("{s} is not a directory"))
+    }
+}
+
+/// `4096`, `64K`, `256M`, `1G` (powers of 1024).
+pub fn size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        _ => return Err(format!("unknown unit {unit:?} (use K, M or G)")),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| "a size is a number with an optional K, M or G".to_string())?;
+    match n.checked_shl(shift).filter(|v| v >> shift == n) {
+        Some(v) if v >= 1 << 20 => Ok(v),
+        Some(_) => Err("at least 1M: a smaller limit kills the command before it starts".into()),
+        None => Err("too large".into()),
+    }
+}
+
+fn cpus(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.01 && v <= 1024.0 => Ok(v),
+        _ => Err("a number of CPUs between 0.01 and 1024".into()),
     }
 }
 

@@ -5,6 +5,8 @@
 //! makes itself a child subreaper, so that the lab's orphans become its
 //! children and it can see them end.
 
+#![allow(clippy::expect_used)] // a test that cannot set up must fail loudly
+
 mod common;
 
 use std::io::{BufRead, BufReader};

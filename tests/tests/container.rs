@@ -161,3 +161,71 @@ fn bad_options_are_one_line_and_exit_2() {
         assert_eq!(err.lines().count(), 1, "lab {}: {err}", args.join(" "));
     }
 }
+
+#[test]
+fn limits_are_enforced_and_refused_without_cgroups() {
+    require_root!();
+    let before = HostState::read();
+    let out = Command::new(LAB)
+        .args(["container", "--pids", "4", "--memory", "64M", "--cpus", "0.5", "--"])
+        .args([
+            "sh",
+            "-c",
+            "cat /proc/self/cgroup; for i in 1 2 3 4 5 6; do sleep 1 & done",
+        ])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("fork"), "the fifth process is refused: {err}");
+    assert!(
+        text.lines()
+            .filter(|l| l.contains(":pids:") || l.starts_with("0::"))
+            .all(|l| l.ends_with(":/")),
+        "{text}"
+    );
+    let out = Mode::Nobody
+        .command(LAB, &["container", "--pids", "4", "--", "true"])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("need cgroups"), "{err}");
+    assert_eq!(before, HostState::read(), "the host changed");
+}
+
+#[test]
+fn bench_reports_every_measurement() {
+    require_root!();
+    let out = Command::new(LAB)
+        .args(["bench", "--runs", "5", "--warmup", "1", "--format", "json"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let names: Vec<&str> = v["measurements"]
+        .as_array()
+        .expect("measurements")
+        .iter()
+        .filter_map(|m| m["name"].as_str())
+        .collect();
+    for want in [
+        "fork + wait",
+        "clone(all of them) + wait",
+        "mount tmpfs + umount",
+        "pivot_root + detach the old root",
+        "cgroup: mkdir + rmdir",
+        "lab container -- /bin/true",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    for m in v["measurements"].as_array().expect("measurements") {
+        let (p10, med, p90) = (m["p10_us"].as_f64(), m["median_us"].as_f64(), m["p90_us"].as_f64());
+        assert!(
+            matches!((p10, med, p90), (Some(a), Some(b), Some(c)) if 0.0 < a && a <= b && b <= c),
+            "{m}"
+        );
+    }
+    assert!(!v["breakdown"].as_array().expect("breakdown").is_empty());
+}

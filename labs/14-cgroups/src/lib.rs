@@ -340,18 +340,8 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
 /// In the child: fork until the kernel refuses; the new processes sleep.
 fn fork_until_refused(c: &mut ChildCtx) -> anyhow::Result<()> {
-    let mut forked = 0u64;
-    let errno = loop {
-        match fork_tied() {
-            Ok(Forked::Child) => loop {
-                pause();
-            },
-            Ok(Forked::Parent(_)) => forked += 1,
-            Err(e) => break e.errno().unwrap_or(Errno::EIO),
-        }
-    };
-    let _ = c.call(format!("fork() (after {forked} that succeeded)"), Err::<(), _>(errno));
-    c.send(&(forked, errno as i32))?;
+    let (children, errno) = ops::fork_until_refused(c);
+    c.send(&(children.len() as u64, errno as i32))?;
     c.recv::<()>()?; // until the lab is done looking
     Ok(())
 }

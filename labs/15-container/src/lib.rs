@@ -6,6 +6,7 @@
 use lab_kit::container;
 use lab_kit::net;
 use lab_kit::prelude::*;
+use lab_kit::privilege;
 use nix::sys::stat::stat;
 use nix::unistd::{Uid, getpid};
 use serde::{Deserialize, Serialize};
@@ -34,7 +35,7 @@ pub static LAB: LabDecl = LabDecl {
     ],
     requires: &[Requirement::Namespace("user"), Requirement::Namespace("cgroup")],
     rootless: Rootless::Manual,
-    steps: &[NAMESPACES, ROOTFS, PIVOT, IDENTITY, RESTRICT, EXEC],
+    steps: &[NAMESPACES, ROOTFS, PIVOT, IDENTITY, LIMITS, RESTRICT, EXEC],
     explanation: include_str!("../explain.md"),
     run,
 };
@@ -59,6 +60,11 @@ const IDENTITY: StepDecl = StepDecl {
     why: "The UTS namespace was made in step 1; the container now names itself. Its new network namespace has only a loopback interface, down until the container brings it up.",
     privilege: Privilege::Userns,
 };
+const LIMITS: StepDecl = StepDecl {
+    title: "Resource limits through the container's cgroups",
+    why: "The container's first process joined a cgroup per controller before it unshared the cgroup namespace, so everything it starts is counted there, and it sees that cgroup as its root. The limits are written from outside.",
+    privilege: Privilege::Delegated,
+};
 const RESTRICT: StepDecl = StepDecl {
     title: "Capabilities cut to Docker's default set, no_new_privs, no stray descriptors",
     why: "The bounding set is cut first so that no later execve can regain a capability; no_new_privs stops setuid binaries from granting more; descriptors the command must not see are marked close-on-exec.",
@@ -71,6 +77,13 @@ const EXEC: StepDecl = StepDecl {
 };
 
 const HOSTNAME: &str = "lab-15";
+
+/// What the container may use: processes, memory, a share of a CPU.
+const CONTAINER_LIMITS: container::Limits = container::Limits {
+    pids: Some(16),
+    memory: Some(256 << 20),
+    cpus: Some(0.5),
+};
 
 /// What PID 1 finds out about its own container, from inside.
 #[derive(Debug, Serialize, Deserialize)]
@@ -91,11 +104,24 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     // ANCHOR: namespaces
     let mut ctr = lab.step(&NAMESPACES, |s| {
-        let ctr = child::spawn(move |c| {
+        let mut ctr = child::spawn(move |c| {
+            c.recv::<()>()?; // in its cgroups, when there are any
             container::unshare_namespaces(c, rootless)?;
             container::fork_init(c, true, pid1)
         })?;
-        let mut ctr = ctr;
+        // Cgroups first, where they can be written: the namespaces come after.
+        let cgroups = match privilege::gate(Privilege::Delegated, s.mode(), s.caller(), None) {
+            Ok(()) => {
+                let cg = container::Cgroups::create(s, &CONTAINER_LIMITS)?;
+                cg.join(s, ctr.pid().as_raw(), "CHILD")?;
+                Some(cg)
+            }
+            Err((_, why)) => {
+                s.note(format!("No cgroups for this container: {why}."));
+                None
+            }
+        };
+        ctr.send(&())?;
         let init_pid: i32 = ctr.recv(s)?;
         ctr.send(&())?; // PID 1 may speak now
         let pid: i32 = ctr.recv(s)?;
@@ -106,10 +132,11 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             let want = if kind == "user" && !rootless { "host" } else { "new#1" };
             s.check_eq(format!("{kind} namespace of the container"), want, name.as_str());
         }
-        Ok((ctr, init_pid))
+        Ok((ctr, init_pid, cgroups))
     })?;
     // ANCHOR_END: namespaces
     let init_pid = ctr.1;
+    let cgroups = ctr.2.take();
 
     lab.step(&ROOTFS, |s| {
         ctr.0.send(&())?;
@@ -154,6 +181,47 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         );
         Ok(())
     })?;
+
+    // ANCHOR: limits
+    let mut told = false;
+    let _ = lab.step(&LIMITS, |s| {
+        let cg = cgroups.as_ref().context("the container has no cgroups")?;
+        cg.apply(s, &CONTAINER_LIMITS)?;
+        told = true;
+        ctr.0.send(&true)?; // PID 1: fork until refused
+        let (made, errno, seen): (usize, i32, Vec<String>) = ctr.0.recv(s)?;
+        let outside: Vec<&String> = seen.iter().filter(|l| !l.ends_with(":/")).collect();
+        let shown = if outside.is_empty() {
+            "/".to_string()
+        } else {
+            format!("{outside:?}")
+        };
+        s.check(
+            "inside, every line of /proc/self/cgroup reads /",
+            outside.is_empty(),
+            "/",
+            shown,
+        );
+        let in_group = cg.group("pids").map_or(0, |g| g.procs().map_or(0, |p| p.len()));
+        s.observe("processes already in the pids cgroup", in_group);
+        s.check_errno(
+            "a fork beyond pids.max is refused",
+            Errno::EAGAIN,
+            &Err::<(), _>(Errno::from_raw(errno)),
+        );
+        s.check_eq(
+            "processes in the container at the refusal = pids.max",
+            &CONTAINER_LIMITS.pids.unwrap_or(0),
+            &((made + in_group) as u64),
+        );
+        Ok(())
+    });
+    // ANCHOR_END: limits
+    if !told {
+        // No limits to check (skipped, or no cgroups): PID 1 goes on. Should
+        // the channel be broken, the next step reports it.
+        let _ = ctr.0.send(&false);
+    }
 
     lab.step(&RESTRICT, |s| {
         ctr.0.send(&())?;
@@ -259,6 +327,16 @@ fn pid1(c: &mut ChildCtx) -> anyhow::Result<()> {
     container::loopback_up(c)?;
     let links = net::describe(&net::Netlink::open()?.links()?);
     c.send(&(nix::unistd::gethostname()?.to_string_lossy(), links))?;
+
+    if c.recv::<bool>()? {
+        let (children, errno) = ops::fork_until_refused(c);
+        ops::kill_and_reap(&children);
+        let seen = std::fs::read_to_string("/proc/self/cgroup")?
+            .lines()
+            .map(String::from)
+            .collect::<Vec<_>>();
+        c.send(&(children.len(), errno as i32, seen))?;
+    }
 
     c.recv::<()>()?;
     container::restrict(c)?;

@@ -660,3 +660,84 @@ impl Drop for RawMode {
         );
     }
 }
+
+/// Resource limits of a container, each through the cgroup controller that
+/// enforces it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Limits {
+    /// `pids.max`: how many processes.
+    pub pids: Option<u64>,
+    /// `memory.max` (v2) or `memory.limit_in_bytes` (v1), swap off where offered.
+    pub memory: Option<u64>,
+    /// A share of one CPU: `cpu.max` (v2) or the CFS quota (v1) over 100 ms.
+    pub cpus: Option<f64>,
+}
+
+impl Limits {
+    /// Whether any limit is set.
+    pub fn any(&self) -> bool {
+        self.pids.is_some() || self.memory.is_some() || self.cpus.is_some()
+    }
+
+    fn controllers(&self) -> Vec<&'static str> {
+        [
+            (self.pids.is_some(), "pids"),
+            (self.memory.is_some(), "memory"),
+            (self.cpus.is_some(), "cpu"),
+        ]
+        .into_iter()
+        .filter_map(|(on, c)| on.then_some(c))
+        .collect()
+    }
+}
+
+/// A container's cgroups: one per limited controller, in whichever hierarchy
+/// holds it (v1 or v2), under the lab's run guard, which removes them on
+/// every exit path (a reaper covers SIGKILL).
+pub struct Cgroups {
+    guard: crate::cgroup::RunGuard,
+    groups: Vec<(&'static str, crate::cgroup::Group)>,
+}
+
+impl Cgroups {
+    /// Create the cgroups `limits` needs (root, or a delegated v2 subtree).
+    pub fn create(n: &mut impl Narrate, limits: &Limits) -> Result<Cgroups, crate::cgroup::CgroupError> {
+        let layout = crate::cgroup::Layout::read()?;
+        let mut guard = crate::cgroup::RunGuard::create(n, &layout)?;
+        let mut groups = Vec::new();
+        for controller in limits.controllers() {
+            groups.push((controller, guard.group_for(n, controller, controller)?));
+        }
+        Ok(Cgroups { guard, groups })
+    }
+
+    /// Move process `pid` (shown as `who`) into every group.
+    pub fn join(&self, n: &mut impl Narrate, pid: i32, who: &str) -> nix::Result<()> {
+        self.groups.iter().try_for_each(|(_, g)| g.add(n, pid, who))
+    }
+
+    /// Write the limits.
+    pub fn apply(&self, n: &mut impl Narrate, limits: &Limits) -> nix::Result<()> {
+        for (controller, g) in &self.groups {
+            match *controller {
+                "pids" => g.set_pids_max(n, limits.pids.unwrap_or(u64::MAX))?,
+                "memory" => g.set_memory_limit(n, limits.memory.unwrap_or(u64::MAX))?,
+                _ => {
+                    let quota = (limits.cpus.unwrap_or(1.0) * 100_000.0).round().max(1000.0) as u64;
+                    g.set_cpu_quota(n, quota, 100_000)?
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The group of a controller.
+    pub fn group(&self, controller: &str) -> Option<&crate::cgroup::Group> {
+        self.groups.iter().find(|(c, _)| *c == controller).map(|(_, g)| g)
+    }
+
+    /// Remove everything now (dropping does the same, silently).
+    pub fn close(self, n: &mut impl Narrate) -> Vec<String> {
+        self.guard.close(n)
+    }
+}

@@ -110,3 +110,39 @@ pub fn scratch(n: &mut impl Narrate) -> nix::Result<std::path::PathBuf> {
     mount_tmpfs(n, "/tmp")?;
     Ok(std::path::PathBuf::from("/tmp"))
 }
+
+/// Fork children that only wait, until `fork` is refused (a `pids.max` limit
+/// answers `EAGAIN`): the children made and the refusal. The children die
+/// with the caller; [`kill_and_reap`] ends them sooner.
+pub fn fork_until_refused(n: &mut impl Narrate) -> (Vec<nix::unistd::Pid>, nix::errno::Errno) {
+    use crate::sys::{Forked, fork_tied};
+    let mut children = Vec::new();
+    let errno = loop {
+        match fork_tied() {
+            Ok(Forked::Child) => loop {
+                nix::unistd::pause();
+            },
+            Ok(Forked::Parent(pid)) => children.push(pid),
+            Err(e) => break e.errno().unwrap_or(nix::errno::Errno::EIO),
+        }
+        // A limit that never comes would fork the machine to its knees.
+        if children.len() >= 4096 {
+            break nix::errno::Errno::UnknownErrno;
+        }
+    };
+    let _ = n.call(
+        format!("fork() (after {} that succeeded)", children.len()),
+        Err::<(), _>(errno),
+    );
+    (children, errno)
+}
+
+/// SIGKILL each process and reap it.
+pub fn kill_and_reap(pids: &[nix::unistd::Pid]) {
+    for pid in pids {
+        let _ = nix::sys::signal::kill(*pid, nix::sys::signal::Signal::SIGKILL);
+    }
+    for pid in pids {
+        let _ = nix::sys::wait::waitpid(*pid, None);
+    }
+}

@@ -5,6 +5,8 @@
 //! the guard removing everything. One test: it forks, so no other test
 //! thread may run beside it.
 
+#![allow(clippy::expect_used)] // a test that cannot set up must fail loudly
+
 use std::time::Duration;
 
 use lab_kit::cgroup::{CgroupError, Group, Layout, RunGuard, Version, v1};
