@@ -189,7 +189,7 @@ pub fn size(s: &str) -> Result<u64, String> {
 
 fn cpus(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.01 && v <= 1024.0 => Ok(v),
+        Ok(v) if (0.01..=1024.0).contains(&v) => Ok(v),
         _ => Err("a number of CPUs between 0.01 and 1024".into()),
     }
 }

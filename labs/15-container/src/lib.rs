@@ -3,7 +3,9 @@
 //! `execve`s the command. Seen in `/proc/PID/ns/*`, `/proc/self/mountinfo`,
 //! `/proc/self/status` and `/proc/net/dev` of the container.
 
+use lab_kit::cgroup::CgroupError;
 use lab_kit::container;
+use lab_kit::lab::CannotRun;
 use lab_kit::net;
 use lab_kit::prelude::*;
 use lab_kit::privilege;
@@ -111,14 +113,21 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         })?;
         // Cgroups first, where they can be written: the namespaces come after.
         let cgroups = match privilege::gate(Privilege::Delegated, s.mode(), s.caller(), None) {
-            Ok(()) => {
-                let cg = container::Cgroups::create(s, &CONTAINER_LIMITS)?;
+            Err((status, reason)) => Err(CannotRun { status, reason }),
+            Ok(()) => match container::Cgroups::create(s, &CONTAINER_LIMITS) {
+                Ok(cg) => Ok(cg),
+                Err(CgroupError::Cannot(why)) => Err(why),
+                Err(e) => return Err(e.into()),
+            },
+        };
+        let cgroups = match cgroups {
+            Ok(cg) => {
                 cg.join(s, ctr.pid().as_raw(), "CHILD")?;
-                Some(cg)
+                Ok(cg)
             }
-            Err((_, why)) => {
-                s.note(format!("No cgroups for this container: {why}."));
-                None
+            Err(why) => {
+                s.note(format!("No cgroups for this container: {}.", why.reason));
+                Err(why)
             }
         };
         ctr.send(&())?;
@@ -136,7 +145,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     })?;
     // ANCHOR_END: namespaces
     let init_pid = ctr.1;
-    let cgroups = ctr.2.take();
+    let cgroups = std::mem::replace(&mut ctr.2, Err(CannotRun::skip("")));
 
     lab.step(&ROOTFS, |s| {
         ctr.0.send(&())?;
@@ -185,7 +194,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     // ANCHOR: limits
     let mut told = false;
     let _ = lab.step(&LIMITS, |s| {
-        let cg = cgroups.as_ref().context("the container has no cgroups")?;
+        let cg = cgroups.as_ref().map_err(Clone::clone)?;
         cg.apply(s, &CONTAINER_LIMITS)?;
         told = true;
         ctr.0.send(&true)?; // PID 1: fork until refused
