@@ -182,14 +182,7 @@ fn kernel_ops(warmup: usize, runs: usize, rootless: bool) -> anyhow::Result<(Vec
             "pivot_root + detach the old root".into(),
             time(warmup, runs, || {
                 let mut one = child::spawn(|c| {
-                    unshare(CloneFlags::CLONE_NEWNS)?;
-                    mount(
-                        None::<&str>,
-                        "/",
-                        None::<&str>,
-                        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-                        None::<&str>,
-                    )?;
+                    ops::private_mount_ns(&mut Quiet)?;
                     mount(Some("root"), "/tmp/mnt", Some("tmpfs"), MsFlags::empty(), None::<&str>)?;
                     std::fs::create_dir("/tmp/mnt/old")?;
                     nix::unistd::chdir("/tmp/mnt")?;

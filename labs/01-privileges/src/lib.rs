@@ -246,7 +246,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
 // ANCHOR: become_nobody
 /// What sshd does in the child before it execs the user's shell.
-fn become_nobody(c: &mut ChildCtx) -> anyhow::Result<()> {
+pub fn become_nobody(c: &mut ChildCtx) -> anyhow::Result<()> {
     c.call("setgroups(0, [])", setgroups(&[]))?;
     c.call(format!("setgid({NOBODY})"), setgid(Gid::from_raw(NOBODY)))?;
     c.call(format!("setuid({NOBODY})"), setuid(Uid::from_raw(NOBODY)))?;

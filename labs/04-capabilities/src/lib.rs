@@ -8,7 +8,7 @@ use lab_kit::exec::{CapMasks, Probe};
 use lab_kit::inspect;
 use lab_kit::prelude::*;
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, SockaddrIn, bind, socket};
-use nix::unistd::{Gid, Uid, setgid, setgroups, setuid};
+use nix::unistd::{Gid, Uid};
 
 /// The lab's declaration.
 pub static LAB: LabDecl = LabDecl {
@@ -354,12 +354,8 @@ fn bind_80(c: &mut ChildCtx) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn become_nobody(c: &mut ChildCtx) -> anyhow::Result<()> {
-    c.call("setgroups(0, [])", setgroups(&[]))?;
-    c.call(format!("setgid({NOBODY})"), setgid(Gid::from_raw(NOBODY)))?;
-    c.call(format!("setuid({NOBODY})"), setuid(Uid::from_raw(NOBODY)))?;
-    Ok(())
-}
+/// Dropping to nobody in the right order, as lab 01 teaches.
+use lab_01_privileges::become_nobody;
 
 fn check_user(s: &mut Step<'_>, p: &Probe) {
     s.check_eq("the program runs as uid 65534", &NOBODY, &p.uid[1]);

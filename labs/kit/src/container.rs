@@ -267,21 +267,9 @@ pub fn assemble_rootfs(n: &mut impl Narrate, rootfs: Option<&Path>) -> anyhow::R
     Ok(root)
 }
 
-/// Make every mount of the (new) mount namespace private, so nothing the
-/// container mounts propagates back to the host's namespace, and so that
-/// `pivot_root` accepts the tree (it refuses a shared `/` with EINVAL).
-pub fn make_mounts_private(n: &mut impl Narrate) -> nix::Result<()> {
-    n.call(
-        "mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE, NULL)",
-        mount(
-            None::<&str>,
-            "/",
-            None::<&str>,
-            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-            None::<&str>,
-        ),
-    )
-}
+/// Make every mount of the container's mount namespace private, so nothing
+/// it mounts propagates back to the host, and `pivot_root` accepts the tree.
+pub use crate::ops::make_mounts_private;
 
 // ANCHOR: pivot
 /// `pivot_root` into `new_root`, then detach and remove the old root: unlike

@@ -38,6 +38,13 @@ pub fn clone_flag_names(flags: CloneFlags) -> String {
 /// it disappears with the last process of the namespace (even on SIGKILL).
 pub fn private_mount_ns(n: &mut impl Narrate) -> nix::Result<()> {
     unshare_ns(n, CloneFlags::CLONE_NEWNS)?;
+    make_mounts_private(n)
+}
+
+/// Make every mount of the caller's mount namespace private: after
+/// `unshare(CLONE_NEWNS)` the copies may still be peers of the host's mounts
+/// (systemd makes `/` shared), and `pivot_root` refuses a shared `/` (EINVAL).
+pub fn make_mounts_private(n: &mut impl Narrate) -> nix::Result<()> {
     n.call(
         "mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE, NULL)",
         mount(
