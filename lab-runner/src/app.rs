@@ -159,11 +159,12 @@ fn list(format: OutputFormat) -> ExitCode {
     }
     use colored::Colorize;
     let (_, caller, userns) = crate::env::probe();
+    let width = LABS.iter().map(|l| l.title.chars().count()).max().unwrap_or(5);
     let _ = writeln!(
         out,
         "{}",
         format!(
-            "{:<3} {:<12} {:<9} {:<8} {:<54} {}",
+            "{:<3} {:<12} {:<9} {:<8} {:<width$} {}",
             "id", "slug", "needs", "here", "title", "mechanisms"
         )
         .bold()
@@ -179,7 +180,7 @@ fn list(format: OutputFormat) -> ExitCode {
         let mechs: Vec<&str> = l.mechanisms.iter().map(|m| m.as_str()).collect();
         let _ = writeln!(
             out,
-            "{:<3} {:<12} {:<9} {here}{pad} {:<54} {}",
+            "{:<3} {:<12} {:<9} {here}{pad} {:<width$} {}",
             l.id,
             l.slug,
             l.privilege().as_str(),
