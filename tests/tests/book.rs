@@ -144,7 +144,10 @@ fn steps(lab: &LabDecl) -> String {
         Rootless::EnterUserns => {
             "the kit first enters a user namespace of its own (lab 11), mapping the caller to root"
         }
-        Rootless::Manual => "the lab creates its user namespaces itself",
+        Rootless::Manual if lab.steps.iter().any(|s| s.privilege == Privilege::Userns) => {
+            "the lab creates its user namespaces itself"
+        }
+        Rootless::Manual => "no user namespace: each step runs with the caller's own privileges",
     };
     let mut out = String::from(HEADER);
     out.push_str(&format!(
