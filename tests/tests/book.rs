@@ -231,14 +231,17 @@ fn human_run(lab: &LabDecl, mode: Mode) -> String {
     let mut rest = text.lines().skip_while(|l| l.is_empty()).map(str::trim_end).peekable();
     while let Some(line) = rest.next() {
         // A note that says where this run sits or how fast it went (labs 12
-        // and 14) becomes one line saying what it holds; its wrapped
+        // and 14) becomes a note saying what it holds; its own wrapped
         // continuation lines go with it.
         if let Some((indent, holds)) = varying_note(line) {
             let continued = format!("{indent}note ");
             while rest.peek().is_some_and(|l| l.starts_with(&continued)) {
                 rest.next();
             }
-            lines.push(format!("{indent}note {holds}"));
+            // Wrapped as the lab wraps a note.
+            for part in lab_kit::render::wrap(holds, 66) {
+                lines.push(format!("{indent}note {part}"));
+            }
             continue;
         }
         // A listing of the machine's processes (lab 04, like `pscap -a`) differs
@@ -261,7 +264,7 @@ fn human_run(lab: &LabDecl, mode: Mode) -> String {
 const VARYING_NOTES: [(&str, &str); 2] = [
     (
         "/proc/self/cgroup of the lab: ",
-        "/proc/self/cgroup of the lab: ... hierarchy:path for each line, where the lab was started (differs by machine and login)",
+        "/proc/self/cgroup of the lab: ... one hierarchy:path per line, where the lab was started (differs by machine and login)",
     ),
     (
         "the busy loop ran ",
