@@ -144,7 +144,10 @@ fn steps(lab: &LabDecl) -> String {
         Rootless::EnterUserns => {
             "the kit first enters a user namespace of its own (lab 11), mapping the caller to root"
         }
-        Rootless::Manual => "the lab creates its user namespaces itself",
+        Rootless::Manual if lab.steps.iter().any(|s| s.privilege == Privilege::Userns) => {
+            "the lab creates its user namespaces itself"
+        }
+        Rootless::Manual => "no user namespace: each step runs with the caller's own privileges",
     };
     let mut out = String::from(HEADER);
     out.push_str(&format!(
@@ -225,7 +228,22 @@ fn human_run(lab: &LabDecl, mode: Mode) -> String {
     );
     // The first line is empty; the trailing spaces of a line are not content.
     let mut lines: Vec<String> = Vec::new();
-    for line in text.lines().skip_while(|l| l.is_empty()).map(str::trim_end) {
+    let mut rest = text.lines().skip_while(|l| l.is_empty()).map(str::trim_end).peekable();
+    while let Some(line) = rest.next() {
+        // A note that says where this run sits or how fast it went (labs 12
+        // and 14) becomes a note saying what it holds; its own wrapped
+        // continuation lines go with it.
+        if let Some((indent, holds)) = varying_note(line) {
+            let continued = format!("{indent}note ");
+            while rest.peek().is_some_and(|l| l.starts_with(&continued)) {
+                rest.next();
+            }
+            // Wrapped as the lab wraps a note.
+            for part in lab_kit::render::wrap(holds, 66) {
+                lines.push(format!("{indent}note {part}"));
+            }
+            continue;
+        }
         // A listing of the machine's processes (lab 04, like `pscap -a`) differs
         // on every run: its rows become one line saying what they hold.
         if let Some(indent) = process_row(line) {
@@ -238,6 +256,28 @@ fn human_run(lab: &LabDecl, mode: Mode) -> String {
         lines.push(line.to_string());
     }
     lines.join("\n") + "\n"
+}
+
+/// Notes whose values differ between machines or runs, by how they start,
+/// and what the book shows instead. Each is the only or last note of its run
+/// of notes, so the `note` lines after it are its own, wrapped.
+const VARYING_NOTES: [(&str, &str); 2] = [
+    (
+        "/proc/self/cgroup of the lab: ",
+        "/proc/self/cgroup of the lab: ... one hierarchy:path per line, where the lab was started (differs by machine and login)",
+    ),
+    (
+        "the busy loop ran ",
+        "the busy loop ran ... ms of CPU time in ... ms: about 10% of a CPU (measured: differs on every run)",
+    ),
+];
+
+/// The indentation of a note listed in [`VARYING_NOTES`], and what it holds.
+fn varying_note(line: &str) -> Option<(&str, &'static str)> {
+    let trimmed = line.trim_start();
+    let text = trimmed.strip_prefix("note ")?;
+    let (_, holds) = VARYING_NOTES.iter().find(|(start, _)| text.starts_with(start))?;
+    Some((&line[..line.len() - trimmed.len()], holds))
 }
 
 /// The indentation of a note that is a row of a process listing:

@@ -216,6 +216,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     Ok(())
 }
 
+// ANCHOR: inside
 /// In the child: unshare, report what it sees, then mount the hierarchies.
 fn inside(c: &mut ChildCtx, sibling: i32, to_mount: Vec<Hierarchy>) -> anyhow::Result<()> {
     c.recv::<()>()?;
@@ -249,6 +250,7 @@ fn inside(c: &mut ChildCtx, sibling: i32, to_mount: Vec<Hierarchy>) -> anyhow::R
     c.send(&mounted)?;
     Ok(())
 }
+// ANCHOR_END: inside
 
 /// The hierarchies the lab uses: the v2 one, and one v1 hierarchy with a
 /// controller (pids if there is one), among those the run may use.
