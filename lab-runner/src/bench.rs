@@ -411,7 +411,7 @@ pub fn run(warmup: usize, runs: usize) -> anyhow::Result<BenchReport> {
     let (environment, caller, _) = crate::env::probe();
     let rootless = !caller.is_real_root();
     let (mut measurements, mut skipped) = kernel_ops(warmup, runs, rootless)?;
-    let (starts, comparisons, more) = container_starts(warmup.min(3), runs.min(30), rootless)?;
+    let (starts, comparisons, more) = container_starts(warmup.min(5), runs.min(100), rootless)?;
     measurements.extend(starts);
     skipped.extend(more);
     let breakdown = breakdown(runs.min(20))?;

@@ -43,8 +43,8 @@ pub static LAB: LabDecl = LabDecl {
 };
 
 const NAMESPACES: StepDecl = StepDecl {
-    title: "New namespaces, user namespace first, and a fork for PID 1",
-    why: "Rootless, the user namespace must come first: it is what grants the capabilities to create the others, which it then owns. A new PID namespace only takes children, so the runtime forks its PID 1.",
+    title: "clone() into new namespaces, user namespace first: PID 1",
+    why: "Rootless, the user namespace must come first (the kernel creates it first in one clone): it grants the capabilities to create the others, which it then owns. A new PID namespace only takes new processes, so the runtime clones its PID 1 rather than unsharing.",
     privilege: Privilege::Userns,
 };
 const ROOTFS: StepDecl = StepDecl {
@@ -106,12 +106,8 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     // ANCHOR: namespaces
     let mut ctr = lab.step(&NAMESPACES, |s| {
-        let mut ctr = child::spawn(move |c| {
-            c.recv::<()>()?; // in its cgroups, when there are any
-            container::unshare_namespaces(c, rootless)?;
-            container::fork_init(c, true, pid1)
-        })?;
-        // Cgroups first, where they can be written: the namespaces come after.
+        // Cgroups first, where they can be written: the process joins them
+        // before it unshares its cgroup namespace.
         let cgroups = match privilege::gate(Privilege::Delegated, s.mode(), s.caller(), None) {
             Err((status, reason)) => Err(CannotRun { status, reason }),
             Ok(()) => match container::Cgroups::create(s, &CONTAINER_LIMITS) {
@@ -120,9 +116,11 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
                 Err(e) => return Err(e.into()),
             },
         };
+        let mut ctr = container::start(s, rootless, pid1)?;
+        let init_pid = ctr.pid().as_raw();
         let cgroups = match cgroups {
             Ok(cg) => {
-                cg.join(s, ctr.pid().as_raw(), "CHILD")?;
+                cg.join(s, init_pid, "CHILD")?;
                 Ok(cg)
             }
             Err(why) => {
@@ -130,9 +128,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
                 Err(why)
             }
         };
-        ctr.send(&())?;
-        let init_pid: i32 = ctr.recv(s)?;
-        ctr.send(&())?; // PID 1 may speak now
+        ctr.send(&())?; // go
         let pid: i32 = ctr.recv(s)?;
         s.check_eq("getpid() in the container", &1, &pid);
         for kind in ["user", "mnt", "pid", "uts", "ipc", "net", "cgroup"] {

@@ -11,6 +11,7 @@
 //! `/proc/self/status` (`CapEff`, `CapBnd`, `NoNewPrivs`), `/proc/net/dev`.
 
 use std::ffi::CString;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use caps::{CapSet, Capability, CapsHashSet};
@@ -22,7 +23,7 @@ use crate::child::ChildCtx;
 use crate::event::Event;
 use crate::narrate::Narrate;
 use crate::ops;
-use crate::sys::{Forked, exit_child, fork_tied};
+use crate::sys::exit_child;
 
 /// The capabilities Docker grants a container by default.
 pub const DEFAULT_CAPS: &[Capability] = &[
@@ -50,74 +51,65 @@ pub fn default_caps_mask() -> u64 {
 /// Where the container's root is assembled, inside its private mount namespace.
 pub const NEW_ROOT: &str = "/tmp";
 
-/// The namespaces a container gets besides the user namespace.
-pub fn namespace_flags() -> CloneFlags {
-    CloneFlags::CLONE_NEWNS
+/// The namespaces a container's first process is cloned into: the user
+/// namespace too when rootless. The cgroup namespace comes later, once the
+/// process sits in the container's cgroups, so that they become its root.
+pub fn clone_flags(rootless: bool) -> CloneFlags {
+    let all = CloneFlags::CLONE_NEWNS
         | CloneFlags::CLONE_NEWPID
         | CloneFlags::CLONE_NEWUTS
         | CloneFlags::CLONE_NEWIPC
-        | CloneFlags::CLONE_NEWNET
-        | CloneFlags::CLONE_NEWCGROUP
+        | CloneFlags::CLONE_NEWNET;
+    if rootless { all | CloneFlags::CLONE_NEWUSER } else { all }
 }
 
-/// Create the container's namespaces in the caller. Rootless, the user
-/// namespace comes first: it is what makes the caller privileged over the
-/// others, which it then owns.
-pub fn unshare_namespaces(n: &mut impl Narrate, rootless: bool) -> anyhow::Result<()> {
-    if rootless {
-        match crate::privilege::enter_userns_as_root() {
-            Ok(said) => said.into_iter().for_each(|text| n.emit(Event::Call { text })),
-            Err((said, e)) => {
-                said.into_iter().for_each(|text| n.emit(Event::Call { text }));
-                anyhow::bail!(
-                    "cannot create the user namespace: {}",
-                    crate::privilege::userns_blocker(e)
-                );
+/// Start a container's PID 1: `clone` it into new namespaces (with
+/// `CLONE_NEWUSER` the kernel makes the user namespace first, and it owns
+/// the others), and let the caller place it (in cgroups) before it goes on.
+/// The child then maps itself to the caller (rootless), unshares its cgroup
+/// namespace and runs `init`. Send it `()` to go.
+pub fn start(
+    n: &mut impl Narrate,
+    rootless: bool,
+    init: impl FnOnce(&mut ChildCtx) -> anyhow::Result<()>,
+) -> anyhow::Result<crate::child::Child> {
+    let flags = clone_flags(rootless);
+    let (uid, gid) = (
+        nix::unistd::Uid::effective().as_raw(),
+        nix::unistd::Gid::effective().as_raw(),
+    );
+    let res = crate::child::spawn_in(flags, move |c| {
+        c.recv::<()>()?; // placed: in its cgroups, if any
+        if rootless {
+            match crate::privilege::map_root_to(uid, gid, Vec::new()) {
+                Ok(said) => said.into_iter().for_each(|text| c.emit(Event::Call { text })),
+                Err((said, e)) => {
+                    said.into_iter().for_each(|text| c.emit(Event::Call { text }));
+                    anyhow::bail!("cannot map the caller to root: {e}");
+                }
             }
         }
-    }
-    ops::unshare_ns(n, namespace_flags())?;
-    Ok(())
-}
-
-/// In the process that unshared `CLONE_NEWPID`: fork the container's PID 1,
-/// which runs `init`; tell the parent (the lab) its pid as the lab sees it;
-/// wait for it and leave with its exit code. With `handshake`, PID 1 waits
-/// for the parent's go before it speaks on the same channel, so the two
-/// never write at once; without, PID 1 starts at once (it must then stay
-/// silent but for a final error).
-pub fn fork_init(
-    c: &mut ChildCtx,
-    handshake: bool,
-    init: impl FnOnce(&mut ChildCtx) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    match fork_tied()? {
-        Forked::Child => {
-            let go = if handshake {
-                c.recv::<()>().map_err(anyhow::Error::from)
-            } else {
-                Ok(())
-            };
-            let code = match go.and_then(|()| init(c)) {
-                Ok(()) => 0,
-                Err(e) => {
-                    c.fail(&format!("{e:#}"));
-                    1
-                }
-            };
-            exit_child(code)
-        }
-        Forked::Parent(pid) => {
-            c.call_shows("fork()", Ok::<_, nix::errno::Errno>(()), |()| {
-                "1 (in the new PID namespace)".into()
+        ops::unshare_ns(c, CloneFlags::CLONE_NEWCGROUP)?;
+        init(c)
+    });
+    let shown = format!("clone({}|SIGCHLD)", ops::clone_flag_names(flags));
+    match res {
+        Ok(child) => {
+            n.call_shows(shown, Ok::<_, nix::errno::Errno>(()), |()| {
+                "CHILD (PID 1 inside)".into()
             })?;
-            c.send(&pid.as_raw())?;
-            let status = nix::sys::wait::waitpid(pid, None)?;
-            exit_child(match status {
-                nix::sys::wait::WaitStatus::Exited(_, code) => code,
-                nix::sys::wait::WaitStatus::Signaled(_, sig, _) => 128 + sig as i32,
-                _ => 1,
-            })
+            Ok(child)
+        }
+        Err(e) => {
+            let errno = e.errno().unwrap_or(nix::errno::Errno::EIO);
+            n.call(shown, Err::<(), _>(errno))?;
+            if rootless && errno != nix::errno::Errno::ENOMEM {
+                anyhow::bail!(
+                    "cannot create the user namespace: {}",
+                    crate::privilege::userns_blocker(errno)
+                );
+            }
+            Err(e.into())
         }
     }
 }
@@ -375,7 +367,9 @@ pub struct Narrator {
 impl Narrate for Narrator {
     fn emit(&mut self, event: Event) {
         if let (Some(since), Event::Call { text }) = (self.since, &event) {
-            eprintln!("lab container: {:>8.3} ms  {text}", since.elapsed().as_secs_f64() * 1e3);
+            // A closed stderr (`2>&1 | head`) must not stop the container.
+            let ms = since.elapsed().as_secs_f64() * 1e3;
+            let _ = writeln!(std::io::stderr(), "lab container: {ms:>8.3} ms  {text}");
         }
     }
 }
@@ -468,19 +462,15 @@ pub fn run(
         None => (None, None),
     };
     let spec_for_child = spec.clone();
-    let mut c1 = crate::child::spawn(move |c| {
-        c.recv::<()>()?; // placed in its cgroup, if any
-        unshare_namespaces(&mut if verbose { Say::To(c) } else { Say::Nowhere }, rootless)?;
-        fork_init(c, verbose, init_for(&spec_for_child, verbose, slave))
-    })?;
     let since = verbose.then(std::time::Instant::now);
     let mut say = Narrator { since };
-    before_start(c1.pid())?;
-    c1.send(&())?;
-    let init = nix::unistd::Pid::from_raw(c1.recv::<i32>(&mut say)?);
+    let mut ctr = start(&mut say, rootless, init_for(&spec_for_child, verbose, slave))?;
+    let init = ctr.pid();
+    before_start(init)?;
+    ctr.send(&())?;
 
-    // Forward signals: block them here (after the forks: children must not
-    // inherit the mask) and read them from a signalfd.
+    // Forward signals: block them here (after the clone: the container must
+    // not inherit the mask) and read them from a signalfd.
     use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
     let mut mask = SigSet::empty();
     for s in [
@@ -497,17 +487,21 @@ pub fn run(
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)?;
     let sfd = nix::sys::signalfd::SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_NONBLOCK)?;
 
-    if verbose {
-        c1.send(&())?; // PID 1 may speak now
-    }
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     // The waiter wakes the relay's poll through this pipe the moment the
     // container has ended, so no time is lost to a poll timeout.
     let (wake_r, wake_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
     let waiter = std::thread::spawn(move || {
+        // The relay must wake even if this thread unwinds.
+        struct Wake(std::os::fd::OwnedFd);
+        impl Drop for Wake {
+            fn drop(&mut self) {
+                let _ = nix::unistd::write(&self.0, b"x");
+            }
+        }
+        let _wake = Wake(wake_w);
         let mut say = Narrator { since };
-        let _ = done_tx.send(c1.wait(&mut say));
-        let _ = nix::unistd::write(&wake_w, b"x");
+        let _ = done_tx.send(ctr.wait(&mut say));
     });
 
     let raw = match (&master, spec.tty) {
@@ -543,7 +537,14 @@ fn relay(
     let mut buf = [0u8; 4096];
     let mut interrupts = 0;
     loop {
-        if let Ok(status) = done.try_recv() {
+        let finished = match done.try_recv() {
+            Ok(status) => Some(status),
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                Some(Err(crate::KitError::Channel("the container's waiter stopped".into())))
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => None,
+        };
+        if let Some(status) = finished {
             if let Some(m) = master {
                 // Whatever the command printed last is still in the pty.
                 while let Ok(n) = nix::unistd::read(m, &mut buf) {

@@ -123,14 +123,20 @@ pub fn userns_blocker(err: Errno) -> String {
 /// `unshare(CLONE_NEWUSER)` and map the caller to root inside, as
 /// `unshare --user --map-root-user` does. Returns the narration of each call.
 pub fn enter_userns_as_root() -> Result<Vec<String>, (Vec<String>, Errno)> {
-    let uid = Uid::effective().as_raw();
-    let gid = Gid::effective().as_raw();
-    let mut said = Vec::new();
+    let (uid, gid) = (Uid::effective().as_raw(), Gid::effective().as_raw());
     let res = unshare(CloneFlags::CLONE_NEWUSER);
-    said.push(crate::narrate::call_text("unshare(CLONE_NEWUSER)", &res));
-    if let Err(e) = res {
-        return Err((said, e));
+    let said = vec![crate::narrate::call_text("unshare(CLONE_NEWUSER)", &res)];
+    match res {
+        Ok(()) => map_root_to(uid, gid, said),
+        Err(e) => Err((said, e)),
     }
+}
+
+/// In a new user namespace the caller has just entered (by `unshare` or
+/// `clone`): map uid and gid 0 inside to `uid` and `gid` outside, the
+/// caller's own, which an unprivileged process may do for itself (after
+/// denying `setgroups`, for the gid map).
+pub fn map_root_to(uid: u32, gid: u32, mut said: Vec<String>) -> Result<Vec<String>, (Vec<String>, Errno)> {
     for (path, content) in [
         ("/proc/self/setgroups", "deny".to_string()),
         ("/proc/self/uid_map", format!("0 {uid} 1")),
