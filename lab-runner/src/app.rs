@@ -105,13 +105,15 @@ pub fn main() -> ExitCode {
                 Some(Ok(cg)) => Some(cg),
                 Some(Err(e)) => return setup_failed(&format_args!("--memory, --pids and --cpus need cgroups: {e}")),
             };
-            let outcome = lab_kit::container::run(&spec, verbose, |pid| {
+            let place = |pid: nix::unistd::Pid| -> anyhow::Result<()> {
                 if let Some(cg) = &cgroups {
+                    let mut say = lab_kit::container::Narrator { since: say.since };
                     cg.join(&mut say, pid.as_raw(), "CHILD")?;
                     cg.apply(&mut say, &limits)?;
                 }
                 Ok(())
-            });
+            };
+            let outcome = lab_kit::container::run(&spec, verbose, cgroups.is_some().then_some(&place as _));
             drop(cgroups);
             match outcome {
                 Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

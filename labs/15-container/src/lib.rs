@@ -116,7 +116,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
                 Err(e) => return Err(e.into()),
             },
         };
-        let mut ctr = container::start(s, rootless, pid1)?;
+        let mut ctr = container::start(s, rootless, true, pid1)?;
         let init_pid = ctr.pid().as_raw();
         let cgroups = match cgroups {
             Ok(cg) => {

@@ -100,6 +100,7 @@ pub struct Child {
     pid: Pid,
     chan: Channel,
     reaped: bool,
+    error: Option<String>,
 }
 
 /// Fork a child that runs `body`, then exits: 0 on success, 1 when `body`
@@ -152,6 +153,7 @@ where
         Forked::Parent(pid) => {
             drop(theirs);
             Ok(Child {
+                error: None,
                 pid,
                 chan: Channel::new(ours)?,
                 reaped: false,
@@ -227,6 +229,41 @@ impl Child {
         match error {
             Some(e) => Err(KitError::Child(e)),
             None => Ok(status),
+        }
+    }
+
+    /// The channel's descriptor, for a caller that polls it together with
+    /// other things; call [`Child::pump`] when it is readable.
+    pub fn channel_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.chan.reader.get_ref().as_fd()
+    }
+
+    /// Pass on what the child has sent so far, then return: `false` at the
+    /// end of the channel. An error the child reported is kept for
+    /// [`Child::reaped`].
+    pub fn pump(&mut self, to: &mut impl Narrate) -> Result<bool, KitError> {
+        loop {
+            match self.chan.recv()? {
+                Some(Msg::Event(e)) => to.emit(e),
+                Some(Msg::Value(_)) => {}
+                Some(Msg::Error(e)) => self.error = Some(e),
+                None => return Ok(false),
+            }
+            if self.chan.reader.buffer().is_empty() {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// The caller has reaped the child itself (`waitpid`): pass on the rest
+    /// of its channel and return the error it reported, if any.
+    pub fn reaped(mut self, to: &mut impl Narrate) -> Result<(), KitError> {
+        self.reaped = true;
+        while self.pump(to).unwrap_or(false) {}
+        match self.error.take() {
+            Some(e) => Err(KitError::Child(e)),
+            None => Ok(()),
         }
     }
 

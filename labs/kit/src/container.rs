@@ -65,12 +65,13 @@ pub fn clone_flags(rootless: bool) -> CloneFlags {
 
 /// Start a container's PID 1: `clone` it into new namespaces (with
 /// `CLONE_NEWUSER` the kernel makes the user namespace first, and it owns
-/// the others), and let the caller place it (in cgroups) before it goes on.
-/// The child then maps itself to the caller (rootless), unshares its cgroup
-/// namespace and runs `init`. Send it `()` to go.
+/// the others). With `placed`, it waits until the caller has placed it (in
+/// cgroups) and sent `()`. It then maps itself to the caller (rootless),
+/// unshares its cgroup namespace and runs `init`.
 pub fn start(
     n: &mut impl Narrate,
     rootless: bool,
+    placed: bool,
     init: impl FnOnce(&mut ChildCtx) -> anyhow::Result<()>,
 ) -> anyhow::Result<crate::child::Child> {
     let flags = clone_flags(rootless);
@@ -79,7 +80,9 @@ pub fn start(
         nix::unistd::Gid::effective().as_raw(),
     );
     let res = crate::child::spawn_in(flags, move |c| {
-        c.recv::<()>()?; // placed: in its cgroups, if any
+        if placed {
+            c.recv::<()>()?; // in its cgroups now
+        }
         if rootless {
             match crate::privilege::map_root_to(uid, gid, Vec::new()) {
                 Ok(said) => said.into_iter().for_each(|text| c.emit(Event::Call { text })),
@@ -406,6 +409,7 @@ fn init_for(
     verbose: bool,
     pty_slave: Option<std::os::fd::OwnedFd>,
 ) -> impl FnOnce(&mut ChildCtx) -> anyhow::Result<()> {
+    let spec = spec.clone();
     move |ctx| {
         let c = &mut if verbose { Say::To(ctx) } else { Say::Nowhere };
         make_mounts_private(c)?;
@@ -437,43 +441,42 @@ fn init_for(
 }
 
 /// Run `spec` in a new container and return the command's exit code (128 +
-/// the signal when a signal ended it). `before_start` runs in the caller
-/// with the pid of the process that is about to create the namespaces, e.g.
-/// to put it into a cgroup first. Signals the caller receives are forwarded
+/// the signal when a signal ended it). `place`, when given, runs in the
+/// caller with the pid of the container's first process before it goes on,
+/// e.g. to put it into cgroups. Signals the caller receives are forwarded
 /// to the container's PID 1; with `spec.tty`, the command gets a terminal of
 /// its own and the caller's terminal is relayed to it in raw mode.
 pub fn run(
     spec: &Spec,
     verbose: bool,
-    before_start: impl FnOnce(nix::unistd::Pid) -> anyhow::Result<()>,
+    place: Option<&dyn Fn(nix::unistd::Pid) -> anyhow::Result<()>>,
 ) -> anyhow::Result<i32> {
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
     use std::os::fd::AsFd;
 
     let rootless = !crate::privilege::Caller::read().is_real_root();
     let stdin = std::io::stdin();
-    let pty = if spec.tty {
-        let ws = crate::sys::window_size(stdin.as_fd()).ok();
-        Some(nix::pty::openpty(ws.as_ref(), None)?)
-    } else {
-        None
+    let pty = match spec.tty {
+        true => Some(nix::pty::openpty(crate::sys::window_size(stdin.as_fd()).ok().as_ref(), None)?),
+        false => None,
     };
     let (master, slave) = match pty {
         Some(p) => (Some(p.master), Some(p.slave)),
         None => (None, None),
     };
-    let spec_for_child = spec.clone();
-    let since = verbose.then(std::time::Instant::now);
-    let mut say = Narrator { since };
-    let mut ctr = start(&mut say, rootless, init_for(&spec_for_child, verbose, slave))?;
+    let mut say = Narrator { since: verbose.then(std::time::Instant::now) };
+    let mut ctr = start(&mut say, rootless, place.is_some(), init_for(spec, verbose, slave))?;
     let init = ctr.pid();
-    before_start(init)?;
-    ctr.send(&())?;
+    if let Some(place) = place {
+        place(init)?;
+        ctr.send(&())?;
+    }
 
-    // Forward signals: block them here (after the clone: the container must
-    // not inherit the mask) and read them from a signalfd.
-    use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
+    // Signals to forward, and SIGCHLD for the container's end, read from a
+    // signalfd. Blocked only now: the container must not inherit the mask.
     let mut mask = SigSet::empty();
-    for s in [
+    for sig in [
         Signal::SIGINT,
         Signal::SIGTERM,
         Signal::SIGHUP,
@@ -481,143 +484,152 @@ pub fn run(
         Signal::SIGUSR1,
         Signal::SIGUSR2,
         Signal::SIGWINCH,
+        Signal::SIGCHLD,
     ] {
-        mask.add(s);
+        mask.add(sig);
     }
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)?;
     let sfd = nix::sys::signalfd::SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_NONBLOCK)?;
-
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    // The waiter wakes the relay's poll through this pipe the moment the
-    // container has ended, so no time is lost to a poll timeout.
-    let (wake_r, wake_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
-    let waiter = std::thread::spawn(move || {
-        // The relay must wake even if this thread unwinds.
-        struct Wake(std::os::fd::OwnedFd);
-        impl Drop for Wake {
-            fn drop(&mut self) {
-                let _ = nix::unistd::write(&self.0, b"x");
-            }
-        }
-        let _wake = Wake(wake_w);
-        let mut say = Narrator { since };
-        let _ = done_tx.send(ctr.wait(&mut say));
-    });
-
     let raw = match (&master, spec.tty) {
         (Some(_), true) => RawMode::enter(stdin.as_fd()).ok(),
         _ => None,
     };
-    let status = relay(master.as_ref(), &sfd, &wake_r, init, &done_rx);
+    let mut relay = Relay { master: master.as_ref(), stdin_open: master.is_some(), interrupts: 0, init };
+    let mut channel_open = true;
+    let status = loop {
+        // Checked after blocking SIGCHLD: an end before it is caught here,
+        // an end after it is a SIGCHLD below.
+        match waitpid(init, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => {}
+            Ok(status) => break Ok(status),
+            Err(e) => break Err(anyhow::Error::from(e)),
+        }
+        if let Err(e) = relay.once(&sfd, channel_open.then(|| &mut ctr), &mut say, &mut channel_open) {
+            break Err(e);
+        }
+    };
+    if let Some(m) = master.as_ref() {
+        relay.drain(m);
+    }
     drop(raw);
-    let _ = waiter.join();
     sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&mask), None)?;
-    match status? {
-        nix::sys::wait::WaitStatus::Exited(_, code) => Ok(code),
-        nix::sys::wait::WaitStatus::Signaled(_, sig, _) => Ok(128 + sig as i32),
+    let status = status?;
+    // An error PID 1 reported before its execve comes with its end.
+    ctr.reaped(&mut say)?;
+    match status {
+        WaitStatus::Exited(_, code) => Ok(code),
+        WaitStatus::Signaled(_, sig, _) => Ok(128 + sig as i32),
         other => anyhow::bail!("the container ended oddly: {other:?}"),
     }
 }
 
-type Done = std::sync::mpsc::Receiver<Result<nix::sys::wait::WaitStatus, crate::KitError>>;
-
-/// Until the container ends: forward signals to its PID 1 and, with a
-/// terminal, copy bytes between the caller's terminal and the container's.
-fn relay(
-    master: Option<&std::os::fd::OwnedFd>,
-    sfd: &nix::sys::signalfd::SignalFd,
-    wake: &std::os::fd::OwnedFd,
+/// The caller's side while the container runs: signals forwarded to PID 1
+/// and, with a terminal, bytes copied between the caller's terminal and the
+/// container's.
+struct Relay<'a> {
+    master: Option<&'a std::os::fd::OwnedFd>,
+    stdin_open: bool,
+    interrupts: u32,
     init: nix::unistd::Pid,
-    done: &Done,
-) -> anyhow::Result<nix::sys::wait::WaitStatus> {
-    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-    use std::os::fd::AsFd;
-    let stdin = std::io::stdin();
-    let mut stdin_open = master.is_some();
-    let mut buf = [0u8; 4096];
-    let mut interrupts = 0;
-    loop {
-        let finished = match done.try_recv() {
-            Ok(status) => Some(status),
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                Some(Err(crate::KitError::Channel("the container's waiter stopped".into())))
-            }
-            Err(std::sync::mpsc::TryRecvError::Empty) => None,
-        };
-        if let Some(status) = finished {
-            if let Some(m) = master {
-                // Whatever the command printed last is still in the pty.
-                while let Ok(n) = nix::unistd::read(m, &mut buf) {
-                    if n == 0 || nix::unistd::write(std::io::stdout(), &buf[..n]).is_err() {
-                        break;
-                    }
+}
+
+impl Relay<'_> {
+    /// Wait for something to happen (a signal, a byte, a message) and deal with it.
+    fn once(
+        &mut self,
+        sfd: &nix::sys::signalfd::SignalFd,
+        channel: Option<&mut crate::child::Child>,
+        say: &mut Narrator,
+        channel_open: &mut bool,
+    ) -> anyhow::Result<()> {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use nix::sys::signal::{Signal, kill};
+        use std::os::fd::AsFd;
+        let stdin = std::io::stdin();
+        let mut buf = [0u8; 4096];
+        let (ready, chan_ready) = {
+            let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+            if let Some(m) = self.master {
+                fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
+                if self.stdin_open {
+                    fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
                 }
             }
-            return Ok(status?);
-        }
-        let mut fds = vec![
-            PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
-            PollFd::new(wake.as_fd(), PollFlags::POLLIN),
-        ];
-        if let Some(m) = master {
-            fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
-            if stdin_open {
-                fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
+            let chan_at = fds.len();
+            if let Some(c) = channel.as_ref() {
+                fds.push(PollFd::new(c.channel_fd(), PollFlags::POLLIN));
             }
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+            let r: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
+            let chan_ready = r.get(chan_at) == Some(&true);
+            (r, chan_ready)
+        };
+        if chan_ready && let Some(c) = channel {
+            *channel_open = c.pump(say)?;
         }
-        match poll(&mut fds, PollTimeout::NONE) {
-            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
-            Ok(_) => {}
-            Err(e) => return Err(e.into()),
-        }
-        let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
-        drop(fds);
         if ready[0] {
             while let Ok(Some(info)) = sfd.read_signal() {
-                let Ok(sig) = nix::sys::signal::Signal::try_from(info.ssi_signo as i32) else {
-                    continue;
-                };
-                match (sig, master) {
-                    (nix::sys::signal::Signal::SIGWINCH, Some(m)) => {
+                let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else { continue };
+                match (sig, self.master) {
+                    (Signal::SIGCHLD, _) => {} // the caller's loop reaps
+                    (Signal::SIGWINCH, Some(m)) => {
                         if let Ok(ws) = crate::sys::window_size(stdin.as_fd()) {
                             let _ = crate::sys::set_window_size(m.as_fd(), &ws);
                         }
                     }
-                    (nix::sys::signal::Signal::SIGWINCH, None) => {}
-                    (sig @ (nix::sys::signal::Signal::SIGINT | nix::sys::signal::Signal::SIGTERM), _) => {
+                    (Signal::SIGWINCH, None) => {}
+                    (sig @ (Signal::SIGINT | Signal::SIGTERM), _) => {
                         // PID 1 of a namespace ignores signals it has no
                         // handler for, so a forwarded SIGINT may do nothing.
-                        interrupts += 1;
-                        if interrupts == 1 {
-                            let _ = nix::sys::signal::kill(init, sig);
-                            eprintln!("lab container: {sig:?} forwarded to PID 1; again to kill the container");
+                        self.interrupts += 1;
+                        if self.interrupts == 1 {
+                            let _ = kill(self.init, sig);
+                            let _ = writeln!(
+                                std::io::stderr(),
+                                "lab container: {sig:?} forwarded to PID 1; again to kill the container"
+                            );
                         } else {
-                            let _ = nix::sys::signal::kill(init, nix::sys::signal::Signal::SIGKILL);
+                            let _ = kill(self.init, Signal::SIGKILL);
                         }
                     }
                     (sig, _) => {
-                        let _ = nix::sys::signal::kill(init, sig);
+                        let _ = kill(self.init, sig);
                     }
                 }
             }
         }
-        if let Some(m) = master {
-            if ready.get(2) == Some(&true) {
+        if let Some(m) = self.master {
+            if ready.get(1) == Some(&true) {
                 match nix::unistd::read(m, &mut buf) {
                     Ok(n) if n > 0 => {
                         let _ = nix::unistd::write(std::io::stdout(), &buf[..n]);
                     }
                     // EIO: every slave is closed, the container is ending.
-                    _ => std::thread::sleep(std::time::Duration::from_millis(10)),
+                    _ => std::thread::sleep(std::time::Duration::from_millis(5)),
                 }
             }
-            if ready.get(3) == Some(&true) {
+            if ready.get(2) == Some(&true) {
                 match nix::unistd::read(&stdin, &mut buf) {
                     Ok(n) if n > 0 => {
                         let _ = nix::unistd::write(m, &buf[..n]);
                     }
-                    _ => stdin_open = false,
+                    _ => self.stdin_open = false,
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whatever the command printed last is still in the pty.
+    fn drain(&self, master: &std::os::fd::OwnedFd) {
+        let mut buf = [0u8; 4096];
+        let _ = nix::fcntl::fcntl(master, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK));
+        while let Ok(n) = nix::unistd::read(master, &mut buf) {
+            if n == 0 || nix::unistd::write(std::io::stdout(), &buf[..n]).is_err() {
+                break;
             }
         }
     }
