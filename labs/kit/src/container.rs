@@ -458,14 +458,19 @@ pub fn run(
     let rootless = !crate::privilege::Caller::read().is_real_root();
     let stdin = std::io::stdin();
     let pty = match spec.tty {
-        true => Some(nix::pty::openpty(crate::sys::window_size(stdin.as_fd()).ok().as_ref(), None)?),
+        true => Some(nix::pty::openpty(
+            crate::sys::window_size(stdin.as_fd()).ok().as_ref(),
+            None,
+        )?),
         false => None,
     };
     let (master, slave) = match pty {
         Some(p) => (Some(p.master), Some(p.slave)),
         None => (None, None),
     };
-    let mut say = Narrator { since: verbose.then(std::time::Instant::now) };
+    let mut say = Narrator {
+        since: verbose.then(std::time::Instant::now),
+    };
     let mut ctr = start(&mut say, rootless, place.is_some(), init_for(spec, verbose, slave))?;
     let init = ctr.pid();
     if let Some(place) = place {
@@ -494,7 +499,12 @@ pub fn run(
         (Some(_), true) => RawMode::enter(stdin.as_fd()).ok(),
         _ => None,
     };
-    let mut relay = Relay { master: master.as_ref(), stdin_open: master.is_some(), interrupts: 0, init };
+    let mut relay = Relay {
+        master: master.as_ref(),
+        stdin_open: master.is_some(),
+        interrupts: 0,
+        init,
+    };
     let mut channel_open = true;
     let status = loop {
         // Checked after blocking SIGCHLD: an end before it is caught here,
@@ -572,7 +582,9 @@ impl Relay<'_> {
         }
         if ready[0] {
             while let Ok(Some(info)) = sfd.read_signal() {
-                let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else { continue };
+                let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else {
+                    continue;
+                };
                 match (sig, self.master) {
                     (Signal::SIGCHLD, _) => {} // the caller's loop reaps
                     (Signal::SIGWINCH, Some(m)) => {
