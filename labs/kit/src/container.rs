@@ -514,7 +514,7 @@ pub fn run(
             Ok(status) => break Ok(status),
             Err(e) => break Err(anyhow::Error::from(e)),
         }
-        if let Err(e) = relay.once(&sfd, channel_open.then(|| &mut ctr), &mut say, &mut channel_open) {
+        if let Err(e) = relay.once(&sfd, channel_open.then_some(&mut ctr), &mut say, &mut channel_open) {
             break Err(e);
         }
     };
