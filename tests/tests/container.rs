@@ -229,3 +229,35 @@ fn bench_reports_every_measurement() {
     }
     assert!(!v["breakdown"].as_array().expect("breakdown").is_empty());
 }
+
+#[test]
+fn a_prepared_root_filesystem_is_used_as_given() {
+    require_root!();
+    // A tiny root: the host's /usr bound into it (in a mount namespace of
+    // this test's own, so the host never sees the bind), the merged-/usr
+    // links, and a marker that only this root has.
+    let root = std::env::temp_dir().join(format!("cl-rootfs-{}", std::process::id()));
+    std::fs::create_dir_all(root.join("usr")).expect("mkdir");
+    std::fs::create_dir_all(root.join("etc")).expect("mkdir");
+    std::fs::write(root.join("etc/marker"), "prepared root\n").expect("marker");
+    for link in ["bin", "lib", "lib64", "sbin"] {
+        if std::fs::read_link(format!("/{link}")).is_ok() {
+            std::os::unix::fs::symlink(format!("usr/{link}"), root.join(link)).expect("symlink");
+        }
+    }
+    let script = format!(
+        "mount --bind /usr {r}/usr && exec \"$0\" container --rootfs {r} -- sh -c 'cat /etc/marker; ls /etc'",
+        r = root.display()
+    );
+    let out = Command::new("unshare")
+        .args(["--mount", "--", "sh", "-c", &script, LAB])
+        .output()
+        .expect("runs");
+    let _ = std::fs::remove_dir_all(&root);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        text, "prepared root\nmarker\n",
+        "the container sees the prepared root, not an assembled one"
+    );
+}

@@ -6,6 +6,7 @@
 use lab_kit::cgroup::CgroupError;
 use lab_kit::container;
 use lab_kit::lab::CannotRun;
+use lab_kit::mount;
 use lab_kit::net;
 use lab_kit::prelude::*;
 use lab_kit::privilege;
@@ -165,7 +166,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         let (mounts, old_root_listed): (Vec<String>, bool) = ctr.0.recv(s)?;
         s.observe("mount points inside", mounts.join(" "));
         s.check(
-            "/proc/self/mountinfo no longer lists the old root",
+            "/proc/self/mountinfo no longer lists the old root's mount",
             !old_root_listed,
             "absent",
             if old_root_listed { "present" } else { "absent" },
@@ -318,13 +319,11 @@ fn pid1(c: &mut ChildCtx) -> anyhow::Result<()> {
 
     c.recv::<()>()?;
     let old_root = stat("/")?;
+    let old_mount = mount::mountinfo_at(Who::This, "/")?.map(|m| m.mnt_id);
     container::pivot_into(c, &root)?;
-    let mounts: Vec<String> = procfs::process::Process::myself()?
-        .mountinfo()?
-        .into_iter()
-        .map(|m| m.mount_point.display().to_string())
-        .collect();
-    let old_listed = mounts.iter().any(|m| m.contains("oldroot"));
+    let table = mount::mountinfo(Who::This)?;
+    let old_listed = table.iter().any(|m| Some(m.mnt_id) == old_mount);
+    let mounts: Vec<String> = table.iter().map(|m| m.mount_point.display().to_string()).collect();
     c.send(&(mounts, old_listed))?;
 
     c.recv::<()>()?;

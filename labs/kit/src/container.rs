@@ -267,19 +267,15 @@ pub fn assemble_rootfs(n: &mut impl Narrate, rootfs: Option<&Path>) -> anyhow::R
 pub use crate::ops::make_mounts_private;
 
 // ANCHOR: pivot
-/// `pivot_root` into `new_root`, then detach and remove the old root: unlike
-/// `chroot`, nothing of the host's tree stays reachable.
+/// `pivot_root` into `new_root`, then detach the old root: unlike `chroot`,
+/// nothing of the host's tree stays reachable. `pivot_root(".", ".")`
+/// stacks the old root on top of the new one, so no directory for it is
+/// needed in the new root (which may be read-only, or not ours to write).
 pub fn pivot_into(n: &mut impl Narrate, new_root: &Path) -> anyhow::Result<()> {
     n.call(format!("chdir(\"{}\")", new_root.display()), chdir(new_root))?;
-    mkdir_p(Path::new(".oldroot"))?;
-    n.call("pivot_root(\".\", \".oldroot\")", pivot_root(".", ".oldroot"))?;
+    n.call("pivot_root(\".\", \".\")", pivot_root(".", "."))?;
+    n.call("umount2(\".\", MNT_DETACH)", umount2(".", MntFlags::MNT_DETACH))?;
     n.call("chdir(\"/\")", chdir("/"))?;
-    n.call(
-        "umount2(\"/.oldroot\", MNT_DETACH)",
-        umount2("/.oldroot", MntFlags::MNT_DETACH),
-    )?;
-    let res = std::fs::remove_dir("/.oldroot").map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)));
-    n.call("rmdir(\"/.oldroot\")", res)?;
     Ok(())
 }
 // ANCHOR_END: pivot
