@@ -121,7 +121,21 @@ fn sigkill_anywhere_leaves_the_host_as_it_was() {
         .args(["run", "--format", "json"])
         .output()
         .expect("runs");
-    assert_eq!(out.status.code(), Some(0), "a full run after the kills passes");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let failed: Vec<String> = v["labs"]
+        .as_array()
+        .map(|labs| {
+            labs.iter()
+                .filter(|l| l["status"] == "fail" || l["status"] == "error")
+                .map(|l| format!("{} {}: {}", l["id"], l["status"], l["reason"]))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a full run after the kills passes; failed: {failed:?}"
+    );
     assert_eq!(
         before,
         HostState::read(),
