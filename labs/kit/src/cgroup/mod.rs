@@ -105,7 +105,7 @@ pub struct Group {
 /// subtree's location are machine-specific.
 #[derive(Debug, Clone, Default)]
 pub struct Norm {
-    /// `run-<pid>-<start>`.
+    /// `run-<pid>-<start>-<pidns>-<timens>`.
     pub run: String,
     /// The delegated subtree, as a directory and as a cgroup path.
     pub delegated: Option<(String, String)>,

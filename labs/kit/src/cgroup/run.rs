@@ -120,10 +120,11 @@ impl RunGuard {
         };
         let me = Who::This.process()?;
         let start = me.stat().map_err(|e| KitError::proc("/proc/self/stat", e))?.starttime;
+        let (pidns, timens) = clocks_of_this_process();
         let mut guard = RunGuard {
             layout: layout.clone(),
             scope,
-            run: format!("run-{}-{start}", me.pid),
+            run: format!("run-{}-{start}-{pidns}-{timens}", me.pid),
             made: Vec::new(),
             reaper: None,
             swept: 0,
@@ -190,17 +191,22 @@ impl RunGuard {
             .collect()
     }
 
-    /// Remove every `run-<pid>-<start>` whose process is gone. Returns how many.
+    /// Remove every run whose process is provably gone. Returns how many.
+    /// A run made in another PID or time namespace names a pid and start
+    /// time this process cannot check, so it is left alone (its own reaper
+    /// removes it).
     fn sweep(&self) -> usize {
         let mut removed = 0;
+        let here = clocks_of_this_process();
         for (parent, _) in self.targets() {
             let Ok(entries) = std::fs::read_dir(&parent) else {
                 continue;
             };
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
-                if let Some((pid, start)) = parse_run(&name)
-                    && !alive(pid, start)
+                if let Some(run) = parse_run(&name)
+                    && (run.pidns, run.timens) == here
+                    && !alive(run.pid, run.start)
                     && remove_tree(&e.path()).is_ok()
                 {
                     removed += 1;
@@ -375,10 +381,33 @@ fn rmdir(dir: &Path) -> Result<(), Errno> {
     std::fs::remove_dir(dir).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))
 }
 
-/// `run-<pid>-<start>`.
-fn parse_run(name: &str) -> Option<(i32, u64)> {
-    let (pid, start) = name.strip_prefix("run-")?.split_once('-')?;
-    Some((pid.parse().ok()?, start.parse().ok()?))
+/// Who made a run: its pid and start time, valid in the PID namespace and
+/// time namespace (inode numbers) they were read in.
+#[derive(Debug, PartialEq, Eq)]
+struct RunName {
+    pid: i32,
+    start: u64,
+    pidns: u64,
+    timens: u64,
+}
+
+/// `run-<pid>-<start>-<pidns>-<timens>`.
+fn parse_run(name: &str) -> Option<RunName> {
+    let mut f = name.strip_prefix("run-")?.split('-');
+    let run = RunName {
+        pid: f.next()?.parse().ok()?,
+        start: f.next()?.parse().ok()?,
+        pidns: f.next()?.parse().ok()?,
+        timens: f.next()?.parse().ok()?,
+    };
+    f.next().is_none().then_some(run)
+}
+
+/// The PID and time namespaces that give this process's pids and start
+/// times their meaning (0 for a kind the kernel does not have).
+fn clocks_of_this_process() -> (u64, u64) {
+    let ino = |kind| crate::proc::namespace(Who::This, kind).map_or(0, |n| n.ino);
+    (ino("pid"), ino("time"))
 }
 
 /// Whether process `pid` still exists and is the one that started at `start`.
@@ -487,7 +516,12 @@ mod tests {
 
     #[test]
     fn run_names_parse_and_foreign_names_do_not() {
-        assert_eq!(parse_run("run-4242-1234567"), Some((4242, 1234567)));
+        assert_eq!(
+            parse_run("run-4242-1234567-4026531836-4026531834"),
+            Some(RunName { pid: 4242, start: 1234567, pidns: 4026531836, timens: 4026531834 })
+        );
+        assert_eq!(parse_run("run-4242-1234567"), None, "the old form names no namespaces");
+        assert_eq!(parse_run("run-1-2-3-4-5"), None);
         assert_eq!(parse_run("run-4242"), None);
         assert_eq!(parse_run("other"), None);
         assert_eq!(parse_run("run-x-1"), None);
