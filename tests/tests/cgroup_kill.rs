@@ -112,11 +112,16 @@ fn a_run_sweeps_what_a_dead_run_left() {
     // pid 0 never belongs to a lab: a run named after it in our own PID and
     // time namespaces is dead. One named in other namespaces cannot be
     // judged from here and must be left alone (its own reaper removes it).
-    let ino = |kind: &str| std::fs::metadata(format!("/proc/self/ns/{kind}")).map_or(0, |m| {
-        use std::os::unix::fs::MetadataExt;
-        m.ino()
-    });
-    let leftover = h.mount.join(PARENT).join(format!("run-0-1-{}-{}", ino("pid"), ino("time")));
+    let ino = |kind: &str| {
+        std::fs::metadata(format!("/proc/self/ns/{kind}")).map_or(0, |m| {
+            use std::os::unix::fs::MetadataExt;
+            m.ino()
+        })
+    };
+    let leftover = h
+        .mount
+        .join(PARENT)
+        .join(format!("run-0-1-{}-{}", ino("pid"), ino("time")));
     let foreign = h.mount.join(PARENT).join("run-1-1-1-1");
     std::fs::create_dir_all(leftover.join("pids")).expect("a leftover run");
     std::fs::create_dir_all(&foreign).expect("a run of another PID namespace");
@@ -132,7 +137,10 @@ fn a_run_sweeps_what_a_dead_run_left() {
     let _ = std::fs::remove_dir(&foreign);
     let _ = std::fs::remove_dir(h.mount.join(PARENT));
     assert!(removed, "the leftover run was not swept");
-    assert!(foreign_kept, "a run of another PID namespace was swept: it may be alive");
+    assert!(
+        foreign_kept,
+        "a run of another PID namespace was swept: it may be alive"
+    );
     assert!(
         stdout.contains("left by an earlier run that was killed"),
         "no note of the sweep"

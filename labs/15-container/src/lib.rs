@@ -96,6 +96,8 @@ struct Inside {
     interfaces: Vec<String>,
     escape_reaches_old_root: bool,
     usr_write: Result<(), i32>,
+    proc_sys_write: Result<(), i32>,
+    device_open: Result<(), i32>,
     cap_eff: u64,
     cap_bnd: u64,
     no_new_privs: u64,
@@ -269,6 +271,23 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             Errno::EROFS,
             &inside.usr_write.map_err(Errno::from_raw),
         );
+        // Read-only in any case (EROFS); when the container's root is not
+        // the host's, the file's owner refuses first (EACCES).
+        let sys = inside.proc_sys_write.map_err(Errno::from_raw);
+        s.check(
+            "writing /proc/sys/kernel/core_pattern is refused",
+            matches!(sys, Err(Errno::EROFS | Errno::EACCES)),
+            "EROFS or EACCES",
+            format!("{sys:?}"),
+        );
+        let device = inside.device_open.map_err(Errno::from_raw);
+        let refused = matches!(device, Err(Errno::EPERM | Errno::EACCES));
+        s.check(
+            "a device node for the host's disk cannot be made or opened",
+            refused,
+            "EPERM or EACCES",
+            format!("{device:?}"),
+        );
         s.check_eq(
             "CapEff is Docker's default set",
             &proc::cap_names(container::default_caps_mask()),
@@ -354,6 +373,12 @@ fn pid1(c: &mut ChildCtx) -> anyhow::Result<()> {
         interfaces: procfs::net::dev_status()?.into_keys().collect(),
         escape_reaches_old_root: escape_reaches(old_root),
         usr_write: probe_write("/usr/lab-15-probe"),
+        proc_sys_write: std::fs::OpenOptions::new()
+            .append(true)
+            .open("/proc/sys/kernel/core_pattern")
+            .map(drop)
+            .map_err(|e| e.raw_os_error().unwrap_or(0)),
+        device_open: device_open(),
         cap_eff: st.capeff,
         cap_bnd: st.capbnd.unwrap_or(0),
         no_new_privs: proc::status(Who::This)?.nonewprivs.unwrap_or(0),
@@ -379,6 +404,20 @@ fn escape_reaches(old_root: nix::sys::stat::FileStat) -> bool {
     }
     let _ = nix::unistd::chroot(".");
     stat("/").is_ok_and(|now| (now.st_dev, now.st_ino) == (old_root.st_dev, old_root.st_ino))
+}
+
+/// Make a block device node for the first virtio disk and open it: a
+/// container must not reach the host's devices (`mknod` is refused in a
+/// user namespace; elsewhere `/dev` is `nodev`, so opening is refused).
+fn device_open() -> Result<(), i32> {
+    use nix::sys::stat::{Mode, SFlag, makedev, mknod};
+    let path = "/dev/lab-15-disk";
+    mknod(path, SFlag::S_IFBLK, Mode::from_bits_truncate(0o600), makedev(254, 0)).map_err(|e| e as i32)?;
+    let res = std::fs::File::open(path)
+        .map(drop)
+        .map_err(|e| e.raw_os_error().unwrap_or(0));
+    let _ = std::fs::remove_file(path);
+    res
 }
 
 /// Try to create a file; remove it at once if that worked (it must not).

@@ -148,15 +148,28 @@ pub fn assemble_rootfs(n: &mut impl Narrate, rootfs: Option<&Path>) -> anyhow::R
                     None::<&str>,
                 ),
             )?;
+            // Device nodes the container makes in the host's directory (it
+            // keeps CAP_MKNOD) must not open host devices.
+            let kept = crate::mount::kept_flags_of(NEW_ROOT);
+            n.call(
+                format!("mount(NULL, \"{NEW_ROOT}\", NULL, MS_BIND|MS_REMOUNT|MS_NODEV, NULL)"),
+                mount(
+                    None::<&str>,
+                    NEW_ROOT,
+                    None::<&str>,
+                    MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_NODEV | kept,
+                    None::<&str>,
+                ),
+            )?;
         }
         None => {
             n.call(
-                format!("mount(\"rootfs\", \"{NEW_ROOT}\", \"tmpfs\", MS_NOSUID, \"mode=0755\")"),
+                format!("mount(\"rootfs\", \"{NEW_ROOT}\", \"tmpfs\", MS_NOSUID|MS_NODEV, \"mode=0755\")"),
                 mount(
                     Some("rootfs"),
                     NEW_ROOT,
                     Some("tmpfs"),
-                    MsFlags::MS_NOSUID,
+                    MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
                     Some("mode=0755"),
                 ),
             )?;
@@ -197,14 +210,15 @@ pub fn assemble_rootfs(n: &mut impl Narrate, rootfs: Option<&Path>) -> anyhow::R
         mkdir_p(&root.join(dir))?;
     }
     ops::mount_proc(n, &format!("{NEW_ROOT}/proc"))?;
+    protect_proc(n)?;
     let dev = root.join("dev");
     n.call(
-        format!("mount(\"dev\", \"{NEW_ROOT}/dev\", \"tmpfs\", MS_NOSUID|MS_NOEXEC, \"mode=0755\")"),
+        format!("mount(\"dev\", \"{NEW_ROOT}/dev\", \"tmpfs\", MS_NOSUID|MS_NOEXEC|MS_NODEV, \"mode=0755\")"),
         mount(
             Some("dev"),
             &dev,
             Some("tmpfs"),
-            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV,
             Some("mode=0755"),
         ),
     )?;
@@ -260,6 +274,49 @@ pub fn assemble_rootfs(n: &mut impl Narrate, rootfs: Option<&Path>) -> anyhow::R
         ),
     )?;
     Ok(root)
+}
+
+/// Parts of `/proc` that reach beyond the container's namespaces (kernel
+/// settings, the kernel's memory, the host's keys): made read-only or
+/// hidden, as runc's `readonlyPaths` and `maskedPaths` do. Root inside the
+/// container is root of the host when there is no user namespace, and
+/// `/proc/sys/kernel/core_pattern`, say, would run a host program as root.
+pub const PROC_READ_ONLY: &[&str] = &["sys", "sysrq-trigger", "irq", "bus", "fs"];
+/// See [`PROC_READ_ONLY`]: these are covered by `/dev/null` or an empty tmpfs.
+pub const PROC_MASKED: &[&str] = &[
+    "kcore",
+    "keys",
+    "timer_list",
+    "sched_debug",
+    "latency_stats",
+    "acpi",
+    "scsi",
+];
+
+/// Apply [`PROC_READ_ONLY`] and [`PROC_MASKED`] to the container's fresh `/proc`.
+fn protect_proc(n: &mut impl Narrate) -> anyhow::Result<()> {
+    for name in PROC_READ_ONLY {
+        let path = format!("{NEW_ROOT}/proc/{name}");
+        if Path::new(&path).exists() {
+            crate::mount::bind_readonly(n, &path, &path)?;
+        }
+    }
+    for name in PROC_MASKED {
+        let path = format!("{NEW_ROOT}/proc/{name}");
+        let p = Path::new(&path);
+        if p.is_dir() {
+            n.call(
+                format!("mount(\"masked\", \"{path}\", \"tmpfs\", MS_RDONLY, NULL)"),
+                mount(Some("masked"), p, Some("tmpfs"), MsFlags::MS_RDONLY, None::<&str>),
+            )?;
+        } else if p.exists() {
+            n.call(
+                format!("mount(\"/dev/null\", \"{path}\", NULL, MS_BIND, NULL)"),
+                mount(Some("/dev/null"), p, None::<&str>, MsFlags::MS_BIND, None::<&str>),
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Make every mount of the container's mount namespace private, so nothing

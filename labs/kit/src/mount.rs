@@ -352,9 +352,7 @@ pub fn bind(n: &mut impl Narrate, src: &str, dst: &str, recursive: bool) -> nix:
 /// more privileged namespace set ("locked" flags), and elsewhere keeping
 /// them is what `mount -o remount,bind,ro` does too.
 pub fn remount_readonly(n: &mut impl Narrate, dst: &str) -> nix::Result<()> {
-    let kept = statvfs(dst)
-        .map(|st| kept_flags(st.flags()))
-        .unwrap_or(MsFlags::empty());
+    let kept = kept_flags_of(dst);
     n.call(
         format!("mount(NULL, \"{dst}\", NULL, MS_BIND|MS_REMOUNT|MS_RDONLY, NULL)"),
         mount(
@@ -365,6 +363,13 @@ pub fn remount_readonly(n: &mut impl Narrate, dst: &str) -> nix::Result<()> {
             None::<&str>,
         ),
     )
+}
+
+/// The flags a remount of the mount at `path` must keep (see [`kept_flags`]).
+pub fn kept_flags_of(path: &str) -> MsFlags {
+    statvfs(path)
+        .map(|st| kept_flags(st.flags()))
+        .unwrap_or(MsFlags::empty())
 }
 
 fn kept_flags(f: FsFlags) -> MsFlags {

@@ -518,7 +518,12 @@ mod tests {
     fn run_names_parse_and_foreign_names_do_not() {
         assert_eq!(
             parse_run("run-4242-1234567-4026531836-4026531834"),
-            Some(RunName { pid: 4242, start: 1234567, pidns: 4026531836, timens: 4026531834 })
+            Some(RunName {
+                pid: 4242,
+                start: 1234567,
+                pidns: 4026531836,
+                timens: 4026531834
+            })
         );
         assert_eq!(parse_run("run-4242-1234567"), None, "the old form names no namespaces");
         assert_eq!(parse_run("run-1-2-3-4-5"), None);
