@@ -15,7 +15,7 @@ Exit codes:
 
 /// Run, explain and check the container labs.
 #[derive(Debug, Parser)]
-#[command(name = "lab", version, about, after_help = EXIT_CODES, disable_help_subcommand = true)]
+#[command(name = "lab", bin_name = "lab", version, about, after_help = EXIT_CODES, disable_help_subcommand = true)]
 pub struct Cli {
     /// When to use colour; `auto` honours NO_COLOR and whether stdout is a terminal.
     #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto)]
@@ -206,21 +206,7 @@ fn hostname(s: &str) -> Result<String, String> {
     }
 }
 
-/// Make a clap error one line: its first line, plus the valid values when clap lists them.
+/// Make a clap error one line (see [`lab_kit::one_line_error`]).
 pub fn one_line(err: &clap::Error) -> String {
-    let text = err.render().to_string();
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let first = lines.next().unwrap_or("error: invalid usage").trim().to_string();
-    let first = if first.starts_with("error:") {
-        first
-    } else {
-        format!("error: {first}")
-    };
-    match text.lines().find_map(|l| l.trim().strip_prefix("[possible values: ")) {
-        Some(values) => format!(
-            "{first} (possible values: {}",
-            values.trim_end_matches(']').to_string() + ")"
-        ),
-        None => first,
-    }
+    lab_kit::one_line_error(err)
 }

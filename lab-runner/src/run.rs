@@ -74,7 +74,17 @@ enum Line {
 fn lab_exe() -> std::io::Result<PathBuf> {
     match std::env::var_os("CONTAINER_LABS_LAB_EXE") {
         Some(p) => Ok(PathBuf::from(p)),
-        None => std::env::current_exe(),
+        // current_exe() reads /proc/self/exe; without /proc, argv[0] (as
+        // typed, or found on PATH) is the next best answer.
+        None => std::env::current_exe().or_else(|e| {
+            let argv0 = PathBuf::from(std::env::args_os().next().ok_or(e)?);
+            if argv0.components().count() > 1 {
+                return Ok(argv0);
+            }
+            std::env::var_os("PATH")
+                .and_then(|p| std::env::split_paths(&p).map(|d| d.join(&argv0)).find(|c| c.is_file()))
+                .ok_or_else(|| std::io::Error::other("cannot find the lab executable (no /proc/self/exe, not on PATH)"))
+        }),
     }
 }
 

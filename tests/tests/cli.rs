@@ -62,6 +62,31 @@ fn misuse_is_one_line_and_exit_2() {
 }
 
 #[test]
+fn usage_errors_say_what_is_wrong() {
+    for (args, want) in [
+        (&["explain"][..], "error: missing <ID>"),
+        (
+            &["container"],
+            "error: missing arguments; usage: lab container [OPTIONS] <CMD>...",
+        ),
+        (&[], "error: missing arguments; usage: lab [OPTIONS] <COMMAND>"),
+        (
+            &["run", "--format", "xml"],
+            "error: invalid value 'xml' for '--format <FORMAT>' (possible values: human, json, junit, tap)",
+        ),
+        (&["frob"], "error: unrecognized subcommand 'frob'"),
+    ] {
+        let out = lab(args);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim_end(),
+            want,
+            "lab {}",
+            args.join(" ")
+        );
+    }
+}
+
+#[test]
 fn unknown_lab_names_the_id() {
     let out = lab(&["run", "99"]);
     assert_eq!(

@@ -332,7 +332,14 @@ pub fn run_lab(decl: &'static LabDecl, format: Format) -> LabReport {
         halted: None,
     };
 
-    let missing: Vec<String> = decl.requires.iter().filter_map(requirement_missing).collect();
+    // Every lab reads the kernel's answers in /proc: without it, nothing can
+    // be shown, and a missing /proc/self/ns/* would be misread as a kernel
+    // without that namespace.
+    let missing: Vec<String> = if std::path::Path::new("/proc/self/status").exists() {
+        decl.requires.iter().filter_map(requirement_missing).collect()
+    } else {
+        vec!["/proc is not mounted here: the labs read what the kernel did from it (mount -t proc proc /proc)".into()]
+    };
     let mut setup = Vec::new();
     if caller.is_real_root() {
         lab.mode = Mode::Root;

@@ -72,6 +72,45 @@ pub struct LabArgs {
     pub explain: bool,
 }
 
+/// A command-line error in one line that still says what is wrong: clap's
+/// first line, the missing arguments it lists under it, and the valid values
+/// when it names them. Help requested by omission reads as what is missing.
+pub fn one_line_error(err: &clap::Error) -> String {
+    use clap::error::ErrorKind;
+    let text = err.render().to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let first = lines
+        .iter()
+        .find(|l| !l.trim().is_empty())
+        .map_or("invalid usage", |l| l.trim());
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let usage = lines.iter().find_map(|l| l.trim().strip_prefix("Usage: "));
+    let mut msg = match err.kind() {
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => match usage {
+            Some(u) => format!("missing arguments; usage: {u}"),
+            None => "missing arguments; see --help".to_string(),
+        },
+        ErrorKind::MissingRequiredArgument => {
+            // The missing ones are listed, indented, under the first line.
+            let missing: Vec<&str> = lines
+                .iter()
+                .skip_while(|l| !l.contains("required arguments were not provided"))
+                .skip(1)
+                .take_while(|l| l.starts_with("  "))
+                .map(|l| l.trim())
+                .collect();
+            format!("missing {}", missing.join(" "))
+        }
+        _ => first.to_string(),
+    };
+    if err.kind() == ErrorKind::InvalidValue
+        && let Some(values) = lines.iter().find_map(|l| l.trim().strip_prefix("[possible values: "))
+    {
+        msg.push_str(&format!(" (possible values: {})", values.trim_end_matches(']')));
+    }
+    format!("error: {msg}")
+}
+
 /// The whole `main` of a lab binary.
 pub fn main(decl: &'static LabDecl) -> ExitCode {
     if let Some(code) = exec::helper_main() {
@@ -84,14 +123,7 @@ pub fn main(decl: &'static LabDecl) -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            let msg = e.to_string();
-            eprintln!(
-                "error: {}",
-                msg.lines()
-                    .next()
-                    .unwrap_or("invalid arguments")
-                    .trim_start_matches("error: ")
-            );
+            eprintln!("{}", one_line_error(&e));
             return ExitCode::from(2);
         }
     };
