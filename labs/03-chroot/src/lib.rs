@@ -319,7 +319,7 @@ fn fd_num(fd: &std::os::fd::OwnedFd) -> String {
 }
 
 fn errno(e: std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(0))
+    lab_kit::narrate::errno_of_io(&e)
 }
 
 fn sh(script: &str) -> Program {

@@ -370,7 +370,7 @@ fn make_setuid_copy(s: &mut Step<'_>) -> anyhow::Result<()> {
         nix::unistd::chown(SETUID_COPY, Some(Uid::from_raw(0)), Some(Gid::from_raw(0))),
     )?;
     let res = std::fs::set_permissions(SETUID_COPY, std::fs::Permissions::from_mode(0o4755))
-        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)));
+        .map_err(|e| lab_kit::narrate::errno_of_io(&e));
     s.call(format!("chmod(\"{SETUID_COPY}\", 04755)"), res)?;
     Ok(())
 }

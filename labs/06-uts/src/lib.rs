@@ -2,6 +2,9 @@
 //! hostname; `/proc/PID/ns/uts` shows which UTS namespace a process is in.
 
 use lab_kit::prelude::*;
+use std::os::fd::AsRawFd;
+
+use nix::sched::setns;
 use nix::unistd::{gethostname, sethostname};
 
 /// The lab's declaration.
@@ -33,8 +36,8 @@ const HOST_UNTOUCHED: StepDecl = StepDecl {
     privilege: Privilege::None,
 };
 const LIFETIME: StepDecl = StepDecl {
-    title: "The namespace dies with its last process",
-    why: "Nothing but the child holds the new namespace (no open descriptor, no bind mount), so when the child exits the kernel frees it.",
+    title: "A namespace lives as long as something holds it",
+    why: "A process is one holder; an open descriptor of /proc/PID/ns/uts is another. With one open, the namespace outlives the child, and setns finds it; once the descriptor is closed nothing refers to it and the kernel frees it.",
     privilege: Privilege::Userns,
 };
 
@@ -82,32 +85,29 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     // ANCHOR: lifetime
     lab.step(&LIFETIME, |s| {
-        let pid = child.pid().as_raw();
         let mut child = child;
+        let path = format!("/proc/{}/ns/uts", child.pid());
+        let held = s.call_shows(
+            "open(\"/proc/CHILD/ns/uts\", O_RDONLY)",
+            std::fs::File::open(&path).map_err(|e| lab_kit::narrate::errno_of_io(&e)),
+            |f| f.as_raw_fd().to_string(),
+        )?;
+        let fd = held.as_raw_fd();
         child.send(&())?;
-        child.wait(s)?;
-        s.note("The child has exited and been reaped.");
-        let gone = proc::namespace(Who::Pid(pid), "uts").is_err();
-        s.check(
-            "/proc/CHILD/ns/uts is gone with the child",
-            gone,
-            "gone",
-            if gone { "gone" } else { "still there" },
-        );
-        // Only the lab's own processes could hold it. (Counting every process
-        // on the machine would not do: the kernel may reuse the freed inode
-        // number for a namespace someone else creates meanwhile.)
-        let me = nix::unistd::getpid().as_raw();
-        let holders = std::iter::once(me)
-            .chain(proc::children_of(me))
-            .filter(|p| proc::namespace(Who::Pid(*p), "uts").is_ok_and(|id| id == child_ns))
-            .count();
-        s.check(
-            "no process of the lab is left in the child's UTS namespace",
-            holders == 0,
-            0,
-            holders,
-        );
+        let status = child.wait(s)?;
+        s.observe("the child", child::describe(&status));
+        // A new process joins the namespace through the descriptor alone.
+        let mut visitor = child::spawn(move |c| {
+            c.call(format!("setns({fd}, CLONE_NEWUTS)"), setns(&held, CloneFlags::CLONE_NEWUTS))?;
+            c.send(&gethostname()?.to_string_lossy())?;
+            Ok(())
+        })?;
+        let seen: String = visitor.recv(s)?;
+        visitor.wait(s)?;
+        s.check_eq("after its last process, setns through the descriptor finds", NEW_NAME, seen.as_str());
+        let ns = s.ns_name("uts", child_ns);
+        s.observe("the namespace the descriptor held", &ns);
+        s.note("The lab's copy of the descriptor is closed when the step ends: then nothing holds the namespace, and the kernel frees it.");
         Ok(())
     })?;
     // ANCHOR_END: lifetime

@@ -320,10 +320,7 @@ fn loopback_inside(c: &mut ChildCtx, port: u16) -> anyhow::Result<()> {
     let listener = TcpListener::bind(addr);
     c.call(
         "bind(127.0.0.1:PORT) inside",
-        listener
-            .as_ref()
-            .map(drop)
-            .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0))),
+        listener.as_ref().map(drop).map_err(lab_kit::narrate::errno_of_io),
     )?;
     let listener = listener.context("bind()")?;
     let mut talker = child::spawn(|t| {

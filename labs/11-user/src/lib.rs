@@ -122,7 +122,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             ("gid_map", format!("0 {egid} 1"), "0 <caller gid> 1"),
         ] {
             let path = format!("/proc/{pid}/{file}");
-            let res = std::fs::write(&path, content).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)));
+            let res = std::fs::write(&path, content).map_err(|e| lab_kit::narrate::errno_of_io(&e));
             s.call(format!("write(/proc/CHILD/{file}, \"{shown}\")"), res)?;
         }
         child.send(&())?;

@@ -5,6 +5,7 @@
 //! inside, which shows only that subtree.
 
 use lab_kit::cgroup::{self, Hierarchy, Layout, RunGuard, Version};
+use lab_kit::lab::CannotRun;
 use lab_kit::prelude::*;
 use nix::unistd::{getpid, pause};
 
@@ -88,6 +89,10 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         let mut guard = RunGuard::create(s, &layout)?;
         // The v2 hierarchy and one v1 hierarchy: the lesson holds for every one.
         let chosen = chosen(&guard.hierarchies());
+        if chosen.is_empty() {
+            // Nothing to move into: the steps below would check nothing.
+            return Err(CannotRun::unsupported("no cgroup hierarchy this run may use is mounted").into());
+        }
         let mut ns_groups = Vec::new();
         let mut sibling_groups = Vec::new();
         for h in &chosen {

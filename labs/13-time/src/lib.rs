@@ -79,8 +79,7 @@ fn offsets() -> anyhow::Result<String> {
 }
 
 fn write_offsets(s: &mut impl Narrate, text: &str) -> Result<(), Errno> {
-    let res =
-        std::fs::write("/proc/self/timens_offsets", text).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)));
+    let res = std::fs::write("/proc/self/timens_offsets", text).map_err(|e| lab_kit::narrate::errno_of_io(&e));
     s.call(
         format!(
             "write(/proc/self/timens_offsets, \"{}\")",

@@ -377,7 +377,7 @@ fn pid1(c: &mut ChildCtx) -> anyhow::Result<()> {
             .append(true)
             .open("/proc/sys/kernel/core_pattern")
             .map(drop)
-            .map_err(|e| e.raw_os_error().unwrap_or(0)),
+            .map_err(|e| lab_kit::narrate::errno_of_io(&e) as i32),
         device_open: device_open(),
         cap_eff: st.capeff,
         cap_bnd: st.capbnd.unwrap_or(0),
@@ -415,7 +415,7 @@ fn device_open() -> Result<(), i32> {
     mknod(path, SFlag::S_IFBLK, Mode::from_bits_truncate(0o600), makedev(254, 0)).map_err(|e| e as i32)?;
     let res = std::fs::File::open(path)
         .map(drop)
-        .map_err(|e| e.raw_os_error().unwrap_or(0));
+        .map_err(|e| lab_kit::narrate::errno_of_io(&e) as i32);
     let _ = std::fs::remove_file(path);
     res
 }
@@ -427,7 +427,7 @@ fn probe_write(path: &str) -> Result<(), i32> {
             let _ = std::fs::remove_file(path);
             Ok(())
         }
-        Err(e) => Err(e.raw_os_error().unwrap_or(0)),
+        Err(e) => Err(lab_kit::narrate::errno_of_io(&e) as i32),
     }
 }
 

@@ -181,7 +181,7 @@ pub fn assemble_rootfs(n: &mut impl Narrate, rootfs: Option<&Path>) -> anyhow::R
                     // Merged /usr: /bin -> usr/bin, and so on.
                     Ok(target) => {
                         let res = std::os::unix::fs::symlink(&target, root.join(top))
-                            .map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)));
+                            .map_err(|e| crate::narrate::errno_of_io(&e));
                         n.call(format!("symlink(\"{}\", \"/{top}\")", target.display()), res)?;
                     }
                     Err(_) if host.is_dir() => {

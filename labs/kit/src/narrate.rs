@@ -9,6 +9,11 @@ use serde::Serialize;
 
 use crate::event::Event;
 
+/// The errno of an I/O error, EIO when it carries none, for narration.
+pub fn errno_of_io(e: &std::io::Error) -> Errno {
+    e.raw_os_error().map_or(Errno::EIO, Errno::from_raw)
+}
+
 /// `EPERM (Operation not permitted)`.
 pub fn errno_text(e: Errno) -> String {
     format!("{e:?} ({})", e.desc())

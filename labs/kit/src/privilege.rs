@@ -142,7 +142,7 @@ pub fn map_root_to(uid: u32, gid: u32, mut said: Vec<String>) -> Result<Vec<Stri
         ("/proc/self/uid_map", format!("0 {uid} 1")),
         ("/proc/self/gid_map", format!("0 {gid} 1")),
     ] {
-        let res = fs::write(path, &content).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)));
+        let res = fs::write(path, &content).map_err(|e| crate::narrate::errno_of_io(&e));
         let shown = if path.ends_with("setgroups") {
             content.clone()
         } else {

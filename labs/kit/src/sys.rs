@@ -55,13 +55,13 @@ pub fn kill_with_parent(cmd: &mut Command) -> &mut Command {
     let parent = nix::unistd::getpid();
     // SAFETY: the closure runs in the forked child before `execve`. It only
     // makes two system calls (prctl, getppid), both async-signal-safe, and
-    // allocates nothing, so it is sound even if the spawning process has
-    // other threads.
+    // allocates nothing (the errors are raw OS errors), so it is sound even
+    // if the spawning process has other threads.
     unsafe {
         cmd.pre_exec(move || {
             nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
             if nix::unistd::getppid() != parent {
-                return Err(std::io::Error::other("parent died before exec"));
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
             }
             Ok(())
         })
@@ -105,8 +105,9 @@ pub fn interrupted() -> bool {
 }
 
 /// `fork()` without the death signal, for a process that must outlive its
-/// parent to make a point: only use it inside a PID namespace whose init was
-/// made by [`fork_tied`], so that the kernel still kills it when the lab dies.
+/// parent: inside a PID namespace whose init was made by [`fork_tied`] (the
+/// kernel still kills it when the lab dies), or a cleanup process such as
+/// the cgroup reaper, which ends by itself once its work is done.
 pub fn fork_untied() -> Result<Forked, KitError> {
     // SAFETY: as in `fork_tied`: labs are single-threaded.
     match unsafe { nix::unistd::fork() } {

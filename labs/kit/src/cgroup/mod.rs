@@ -302,9 +302,9 @@ pub(crate) fn write_file(path: &Path, value: &str) -> Result<(), Errno> {
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .open(path)
-        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))?;
+        .map_err(|e| crate::narrate::errno_of_io(&e))?;
     f.write_all(value.as_bytes())
-        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))
+        .map_err(|e| crate::narrate::errno_of_io(&e))
 }
 
 /// The cgroup of `who` in hierarchy `h`, as its `/proc/PID/cgroup` says.

@@ -378,7 +378,7 @@ fn sys_err(call: &'static str, path: &Path, errno: Errno) -> CgroupError {
 
 /// `rmdir(2)`: a cgroup directory is removed whole, with its interface files.
 fn rmdir(dir: &Path) -> Result<(), Errno> {
-    std::fs::remove_dir(dir).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))
+    std::fs::remove_dir(dir).map_err(|e| crate::narrate::errno_of_io(&e))
 }
 
 /// Who made a run: its pid and start time, valid in the PID namespace and
