@@ -207,7 +207,17 @@ pub fn assemble_rootfs(n: &mut impl Narrate, rootfs: Option<&Path>) -> anyhow::R
         }
     }
     for dir in ["proc", "dev", "tmp"] {
-        mkdir_p(&root.join(dir))?;
+        // A prepared root normally has these mount points; if not, they are
+        // made in it, as runtimes do, and a root we may not write says so.
+        if let Err(e) = std::fs::create_dir_all(root.join(dir)) {
+            match rootfs {
+                Some(given) => anyhow::bail!(
+                    "the root filesystem {} has no /{dir} to mount on, and it cannot be made there: {e}",
+                    given.display()
+                ),
+                None => anyhow::bail!("mkdir {NEW_ROOT}/{dir}: {e}"),
+            }
+        }
     }
     ops::mount_proc(n, &format!("{NEW_ROOT}/proc"))?;
     protect_proc(n)?;
