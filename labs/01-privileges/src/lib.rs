@@ -133,9 +133,10 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             ),
             |fd| fd.as_raw_fd().to_string(),
         )?;
-        s.call(
+        s.call_shows(
             format!("write({}, \"{SECRET_TEXT}\")", fd.as_raw_fd()),
             nix::unistd::write(&fd, SECRET_TEXT.as_bytes()),
+            |n| n.to_string(),
         )?;
         let st = nix::sys::stat::stat(SECRET_PATH)?;
         let mode = format!("{:04o}", st.st_mode & 0o7777);
