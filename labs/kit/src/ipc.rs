@@ -56,15 +56,6 @@ impl SysvKind {
             SysvKind::Shm => "shmget",
         }
     }
-
-    /// What it is called in prose.
-    pub fn noun(self) -> &'static str {
-        match self {
-            SysvKind::Msg => "message queue",
-            SysvKind::Sem => "semaphore set",
-            SysvKind::Shm => "shared memory segment",
-        }
-    }
 }
 
 /// The keys of the objects of `kind` in the caller's IPC namespace, sorted.

@@ -80,7 +80,8 @@ impl Caller {
         } else if self.euid == 0 {
             "needs CAP_SYS_ADMIN in the initial user namespace; this root process lacks it".into()
         } else {
-            format!("needs root; running as uid {}", self.euid)
+            // Not the uid itself: reports must read the same for every user.
+            "needs root; this process runs as an unprivileged user".into()
         }
     }
 }
