@@ -24,6 +24,7 @@ pub mod lab;
 pub mod mount;
 pub mod narrate;
 pub mod net;
+pub mod op;
 pub mod ops;
 pub mod privilege;
 pub mod proc;
@@ -49,6 +50,7 @@ pub mod prelude {
     pub use crate::exec::{self, Program};
     pub use crate::lab::{Halt, Lab, Step};
     pub use crate::narrate::Narrate;
+    pub use crate::op::{self, Arg, Op};
     pub use crate::ops;
     pub use crate::privilege::Mode;
     pub use crate::proc::{self, Who};

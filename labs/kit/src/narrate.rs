@@ -32,6 +32,16 @@ pub trait Narrate {
     /// Send one event to the report.
     fn emit(&mut self, event: Event);
 
+    /// Make the call `op` is, then narrate it from the value and its real
+    /// result (the strace line of [`crate::op`]), and hand the result back.
+    fn run<O: crate::op::Op>(&mut self, op: O) -> Result<O::Output, Errno> {
+        let res = op.run();
+        self.emit(Event::Call {
+            text: crate::op::line(&op, &res),
+        });
+        res
+    }
+
     /// Narrate a system call and hand its result back.
     fn call<T>(&mut self, call: impl Display, res: Result<T, Errno>) -> Result<T, Errno> {
         let text = call_text(&call.to_string(), &res);
