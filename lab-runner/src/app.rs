@@ -80,7 +80,7 @@ pub fn main() -> ExitCode {
             command,
         } => {
             use std::io::IsTerminal;
-            let spec = lab_kit::container::Spec {
+            let spec = crate::container::Spec {
                 rootfs,
                 hostname,
                 loopback: net == crate::cli::Net::Loopback,
@@ -92,7 +92,7 @@ pub fn main() -> ExitCode {
                 eprintln!("lab container: {e:#}");
                 ExitCode::from(lab_kit::container::exit::SETUP as u8)
             };
-            let mut say = lab_kit::container::Narrator {
+            let mut say = crate::container::Narrator {
                 since: verbose.then(std::time::Instant::now),
             };
             // Cgroups are made (root, or a delegated v2 subtree) before the
@@ -107,13 +107,13 @@ pub fn main() -> ExitCode {
             };
             let place = |pid: nix::unistd::Pid| -> anyhow::Result<()> {
                 if let Some(cg) = &cgroups {
-                    let mut say = lab_kit::container::Narrator { since: say.since };
-                    cg.join(&mut say, pid.as_raw(), "CHILD")?;
+                    let mut say = crate::container::Narrator { since: say.since };
+                    cg.join(&mut say, pid.as_raw(), "<child>")?;
                     cg.apply(&mut say, &limits)?;
                 }
                 Ok(())
             };
-            let outcome = lab_kit::container::run(&spec, verbose, cgroups.is_some().then_some(&place as _));
+            let outcome = crate::container::run(&spec, verbose, cgroups.is_some().then_some(&place as _));
             drop(cgroups);
             match outcome {
                 Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

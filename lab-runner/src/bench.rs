@@ -95,7 +95,7 @@ fn elapsed_us(t: Instant) -> f64 {
 
 /// The kernel operations, measured in an isolated child.
 fn kernel_ops(warmup: usize, runs: usize, rootless: bool) -> anyhow::Result<(Vec<Measurement>, Vec<String>)> {
-    let mut bench = child::spawn(move |c| {
+    let mut bench = child::spawn(&mut Quiet, move |c| {
         if rootless {
             lab_kit::privilege::enter_userns_as_root().map_err(|(_, e)| anyhow::anyhow!("user namespace: {e}"))?;
         }
@@ -181,7 +181,7 @@ fn kernel_ops(warmup: usize, runs: usize, rootless: bool) -> anyhow::Result<(Vec
         out.push((
             "pivot_root + detach the old root".into(),
             time(warmup, runs, || {
-                let mut one = child::spawn(|c| {
+                let mut one = child::spawn(c, |c| {
                     ops::private_mount_ns(&mut Quiet)?;
                     mount(Some("root"), "/tmp/mnt", Some("tmpfs"), MsFlags::empty(), None::<&str>)?;
                     std::fs::create_dir("/tmp/mnt/old")?;

@@ -5,10 +5,8 @@
 
 use lab_kit::exec::Probe;
 use lab_kit::prelude::*;
-use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl, open};
-use nix::sys::stat::Mode as FileMode;
-use nix::unistd::{Gid, Uid, setgid, setgroups, setuid};
-use std::os::fd::{AsRawFd, OwnedFd};
+use nix::fcntl::OFlag;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 /// The lab's declaration.
 pub static LAB: LabDecl = LabDecl {
@@ -67,17 +65,12 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     // ANCHOR: fork
     lab.step(&FORK, |s| {
         let before = exec::open_fds()?;
-        let null = s.call_shows(
-            "open(\"/dev/null\", O_RDONLY)",
-            open("/dev/null", OFlag::O_RDONLY, FileMode::empty()),
-            |fd| fd.as_raw_fd().to_string(),
-        )?;
-        s.call("fork()", Ok::<(), Errno>(()))?;
-        let mut child = child::spawn(|c| {
-            c.send(&())?;
-            Ok(c.recv::<()>()?) // stay until the parent has looked
+        let null = s.run(op::Open::read("/dev/null"))?;
+        let mut child = child::spawn(s, |c| {
+            c.tell(Cue::Ready)?;
+            Ok(c.wait_for(Cue::Release)?)
         })?;
-        child.recv::<()>(s)?;
+        child.wait_for(Cue::Ready, s)?;
         let (parent, kid) = (proc::status(Who::This)?, proc::status(Who::Pid(child.pid().as_raw()))?);
         same(
             s,
@@ -115,7 +108,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
                 format!("missing {missing:?}")
             },
         );
-        child.send(&())?;
+        child.tell(Cue::Release)?;
         child.wait(s)?;
         Ok(())
     })?;
@@ -124,20 +117,15 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     lab.step(&SECRET, |s| {
         ops::private_mount_ns(s)?;
         ops::scratch(s)?;
-        let fd = s.call_shows(
-            format!("open(\"{SECRET_PATH}\", O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC, 0600)"),
-            open(
-                SECRET_PATH,
-                OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_CLOEXEC,
-                FileMode::from_bits_truncate(0o600),
-            ),
-            |fd| fd.as_raw_fd().to_string(),
-        )?;
-        s.call_shows(
-            format!("write({}, \"{SECRET_TEXT}\")", fd.as_raw_fd()),
-            nix::unistd::write(&fd, SECRET_TEXT.as_bytes()),
-            |n| n.to_string(),
-        )?;
+        let fd = s.run(op::Open::create(
+            SECRET_PATH,
+            OFlag::O_WRONLY | OFlag::O_EXCL | OFlag::O_CLOEXEC,
+            0o600,
+        ))?;
+        s.run(op::Write {
+            fd: fd.as_fd(),
+            text: SECRET_TEXT,
+        })?;
         let st = nix::sys::stat::stat(SECRET_PATH)?;
         let mode = format!("{:04o}", st.st_mode & 0o7777);
         s.observe("owner of the secret", st.st_uid);
@@ -174,7 +162,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     // ANCHOR: right_order
     lab.step(&RIGHT_ORDER, |s| {
-        let run = exec::run_captured(s, become_nobody, Program::helper(&["--setuid0"]))?;
+        let run = exec::run_captured(s, ops::become_nobody, Program::helper(&["--setuid0"]))?;
         let p: Probe = run.probe()?;
         s.observe("uids of the program (real, effective, saved)", p.uid);
         s.observe("gids of the program (real, effective, saved)", p.gid);
@@ -194,9 +182,9 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     // ANCHOR: wrong_order
     lab.step(&WRONG_ORDER, |s| {
-        let mut child = child::spawn(|c| {
-            c.call(format!("setuid({NOBODY})"), setuid(Uid::from_raw(NOBODY)))?;
-            let res = c.call(format!("setgid({NOBODY})"), setgid(Gid::from_raw(NOBODY)));
+        let mut child = child::spawn(s, |c| {
+            c.run(op::Setuid(NOBODY))?;
+            let res = c.run(op::Setgid(NOBODY));
             c.send(&res.map_err(|e| e as i32))?;
             c.send(&proc::status(Who::This)?.egid)?;
             Ok(())
@@ -216,7 +204,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         let fd = open_secret(s, OFlag::O_RDONLY)?;
         let n = fd.as_raw_fd().to_string();
         let args = ["--open", SECRET_PATH, "--read-fd", n.as_str()];
-        let p = exec::run_captured(s, become_nobody, Program::helper(&args))?.probe()?;
+        let p = exec::run_captured(s, ops::become_nobody, Program::helper(&args))?.probe()?;
         s.check_eq(
             "the user opens the secret by its path",
             "EACCES",
@@ -228,11 +216,8 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             shown(&p.read_fd).as_str(),
         );
 
-        s.call(
-            format!("fcntl({n}, F_SETFD, FD_CLOEXEC)"),
-            fcntl(&fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)),
-        )?;
-        let p = exec::run_captured(s, become_nobody, Program::helper(&args))?.probe()?;
+        s.run(op::SetCloexec(fd.as_fd()))?;
+        let p = exec::run_captured(s, ops::become_nobody, Program::helper(&args))?.probe()?;
         s.check_eq(
             format!("fd {n} in the program's /proc/self/fd"),
             "no",
@@ -245,27 +230,9 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     Ok(())
 }
 
-// ANCHOR: become_nobody
-/// What sshd does in the child before it execs the user's shell.
-pub fn become_nobody(c: &mut ChildCtx) -> anyhow::Result<()> {
-    c.call("setgroups(0, [])", setgroups(&[]))?;
-    c.call(format!("setgid({NOBODY})"), setgid(Gid::from_raw(NOBODY)))?;
-    c.call(format!("setuid({NOBODY})"), setuid(Uid::from_raw(NOBODY)))?;
-    Ok(())
-}
-// ANCHOR_END: become_nobody
 
 fn open_secret(s: &mut Step<'_>, flags: OFlag) -> anyhow::Result<OwnedFd> {
-    let shown_flags = if flags.contains(OFlag::O_CLOEXEC) {
-        "O_RDONLY|O_CLOEXEC"
-    } else {
-        "O_RDONLY"
-    };
-    Ok(s.call_shows(
-        format!("open(\"{SECRET_PATH}\", {shown_flags})"),
-        open(SECRET_PATH, flags, FileMode::empty()),
-        |fd| fd.as_raw_fd().to_string(),
-    )?)
+    Ok(s.run(op::Open::new(SECRET_PATH, flags))?)
 }
 
 /// Check that the child has the parent's value, without showing the value.

@@ -50,10 +50,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         ops::private_mount_ns(s)?;
         ops::scratch(s)?;
         for dir in ["/tmp/a", "/tmp/a/sub", "/tmp/b", "/tmp/plain", "/tmp/rec", "/tmp/ro"] {
-            s.call(
-                format!("mkdir(\"{dir}\")"),
-                nix::unistd::mkdir(dir, nix::sys::stat::Mode::from_bits_truncate(0o755)),
-            )?;
+            s.run(op::Mkdir::new(dir))?;
         }
         s.observe("entries in /tmp/b", mount::list_dir("/tmp/b")?);
         Ok(file_id("/tmp/b")?)
@@ -62,8 +59,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     // ANCHOR: bind
     lab.step(&BIND, |s| {
         mount::bind(s, "/tmp/a", "/tmp/b", false)?;
-        std::fs::write("/tmp/a/hello", "written through /tmp/a").context("writing /tmp/a/hello")?;
-        s.call("creat(\"/tmp/a/hello\")", Ok::<(), Errno>(()))?;
+        ops::create_file(s, "/tmp/a/hello", "written through /tmp/a")?;
         let text = std::fs::read_to_string("/tmp/b/hello").context("reading /tmp/b/hello")?;
         s.observe("read through /tmp/b/hello", &text);
         s.check_eq(
@@ -97,7 +93,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     // ANCHOR: submounts
     lab.step(&SUBMOUNTS, |s| {
         ops::mount_tmpfs(s, "/tmp/a/sub")?;
-        std::fs::write("/tmp/a/sub/inner", "on the submount").context("writing /tmp/a/sub/inner")?;
+        ops::create_file(s, "/tmp/a/sub/inner", "on the submount")?;
         mount::bind(s, "/tmp/a", "/tmp/plain", false)?;
         mount::bind(s, "/tmp/a", "/tmp/rec", true)?;
         let plain = mount::list_dir("/tmp/plain/sub")?;
@@ -122,9 +118,9 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     lab.step(&READONLY, |s| {
         mount::bind(s, "/tmp/a", "/tmp/ro", false)?;
         mount::remount_readonly(s, "/tmp/ro")?;
-        let through_ro = s.call("creat(\"/tmp/ro/new\")", create("/tmp/ro/new"));
+        let through_ro = ops::create_file(s, "/tmp/ro/new", "");
         s.check_errno("writing through the read-only bind", Errno::EROFS, &through_ro);
-        let through_a = s.call("creat(\"/tmp/a/new\")", create("/tmp/a/new"));
+        let through_a = ops::create_file(s, "/tmp/a/new", "");
         s.check_ok("writing through the original path", &through_a);
         let shows = mount::list_dir("/tmp/ro")?.contains(&"new".to_string());
         s.check_eq("the read-only view shows the new file", "yes", yes(shows));
@@ -136,7 +132,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     // ANCHOR_END: readonly
 
     lab.step(&UNMOUNT, |s| {
-        s.call("umount(\"/tmp/b\")", nix::mount::umount("/tmp/b"))?;
+        s.run(op::Umount2::new("/tmp/b"))?;
         s.check_eq(
             "/tmp/b is the directory it was",
             "yes",
@@ -150,16 +146,6 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         Ok(())
     })?;
     Ok(())
-}
-
-fn create(path: &str) -> nix::Result<()> {
-    use nix::fcntl::{OFlag, open};
-    open(
-        path,
-        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::from_bits_truncate(0o644),
-    )
-    .map(drop)
 }
 
 fn yes(b: bool) -> &'static str {

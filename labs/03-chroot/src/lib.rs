@@ -5,11 +5,9 @@
 
 use lab_kit::mount;
 use lab_kit::prelude::*;
-use nix::fcntl::{OFlag, open};
-use nix::sys::stat::{Mode as FileMode, stat};
-use std::os::fd::AsRawFd;
+use nix::fcntl::OFlag;
+use std::os::fd::AsFd;
 
-use nix::unistd::{chdir, chroot, fchdir, mkdir, pivot_root};
 
 /// The lab's declaration.
 pub static LAB: LabDecl = LabDecl {
@@ -64,11 +62,8 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     lab.step(&EMPTY, |s| {
         ops::private_mount_ns(s)?;
         ops::scratch(s)?;
-        s.call(
-            format!("mkdir(\"{ROOT}\")"),
-            mkdir(ROOT, FileMode::from_bits_truncate(0o755)),
-        )?;
-        std::fs::write(MARKER, MARKER_TEXT).context("writing the marker")?;
+        s.run(op::Mkdir::new(ROOT))?;
+        ops::create_file(s, MARKER, MARKER_TEXT)?;
         s.note(format!(
             "The lab wrote {MARKER}, outside the new root: the proof of any escape."
         ));
@@ -106,27 +101,27 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     lab.step(&PROC, |s| {
         let proc_dir = format!("{ROOT}/proc");
-        s.call(
-            format!("mkdir(\"{proc_dir}\")"),
-            mkdir(proc_dir.as_str(), FileMode::from_bits_truncate(0o555)),
-        )?;
+        s.run(op::Mkdir {
+            path: proc_dir.as_str().into(),
+            mode: 0o555,
+        })?;
         // procfs may be mounted only by a process that owns its PID namespace: give it one.
-        let mut outer = child::spawn(|c| {
+        let mut outer = child::spawn(s, |c| {
             ops::unshare_ns(c, CloneFlags::CLONE_NEWPID)?;
-            let mut inner = child::spawn(|p| {
+            let mut inner = child::spawn(c, |p| {
                 ops::mount_proc(p, &format!("{ROOT}/proc"))?;
                 enter_root(p)?;
                 let own = std::fs::read_link("/proc/self/root")?.display().to_string();
                 p.send(&own)?;
-                Ok(p.recv::<()>()?)
+                Ok(p.wait_for(Cue::Release)?)
             })?;
             let own: String = inner.recv(c)?;
             let outside = std::fs::read_link(format!("/proc/{}/root", inner.pid()))?
                 .display()
                 .to_string();
             c.send(&(own, outside))?;
-            c.recv::<()>()?;
-            inner.send(&())?;
+            c.wait_for(Cue::Release)?;
+            inner.tell(Cue::Release)?;
             inner.wait(c)?;
             Ok(())
         })?;
@@ -135,7 +130,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         s.observe("/proc/PID/root, read from outside", &outside);
         s.check_eq("inside, the root is /", "/", own.as_str());
         s.check_eq("outside, it is the directory given to chroot", ROOT, outside.as_str());
-        outer.send(&())?;
+        outer.tell(Cue::Release)?;
         outer.wait(s)?;
         ops::detach(s, &proc_dir)?;
         Ok(())
@@ -143,25 +138,13 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     // ANCHOR: kept_file
     lab.step(&KEPT_FILE, |s| {
-        let mut child = child::spawn(|c| {
-            let fd = c.call_shows(
-                format!("open(\"{MARKER}\", O_RDONLY)"),
-                open(MARKER, OFlag::O_RDONLY, FileMode::empty()),
-                fd_num,
-            )?;
+        let mut child = child::spawn(s, |c| {
+            let fd = c.run(op::Open::read(MARKER))?;
             enter_root(c)?;
-            let by_path = c.call(
-                format!("open(\"{MARKER}\")"),
-                open(MARKER, OFlag::O_RDONLY, FileMode::empty()),
-            );
+            let by_path = c.run(op::Open::read(MARKER));
             c.send(&by_path.map(drop).map_err(|e| e as i32))?;
-            let mut buf = [0u8; 64];
-            let n = c.call_shows(
-                format!("pread({}, ...)", fd.as_raw_fd()),
-                nix::sys::uio::pread(&fd, &mut buf, 0),
-                |n| n.to_string(),
-            )?;
-            c.send(&String::from_utf8_lossy(&buf[..n]))?;
+            let text = c.run(op::Pread { fd: fd.as_fd(), len: 64 })?;
+            c.send(&String::from_utf8_lossy(&text))?;
             Ok(())
         })?;
         let by_path: Result<(), i32> = child.recv(s)?;
@@ -179,21 +162,12 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     // ANCHOR: walk_out
     lab.step(&WALK_OUT, |s| {
-        let mut child = child::spawn(|c| {
-            let outside = c.call_shows(
-                "open(\"/tmp\", O_DIRECTORY)",
-                open("/tmp", OFlag::O_DIRECTORY, FileMode::empty()),
-                fd_num,
-            )?;
+        let mut child = child::spawn(s, |c| {
+            let outside = c.run(op::Open::new("/tmp", OFlag::O_DIRECTORY | OFlag::O_CLOEXEC))?;
             enter_root(c)?;
-            let before = c.call(
-                format!("open(\"{MARKER}\")"),
-                open(MARKER, OFlag::O_RDONLY, FileMode::empty()),
-            );
+            let before = c.run(op::Open::read(MARKER));
             c.send(&before.map(drop).map_err(|e| e as i32))?;
-            c.call(format!("fchdir({})", outside.as_raw_fd()), fchdir(&outside))?;
-            climb(c)?;
-            c.call("chroot(\".\")", chroot("."))?;
+            ops::escape_chroot(c, outside.as_fd())?;
             c.send(&read_marker())?;
             Ok(())
         })?;
@@ -215,41 +189,35 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     // ANCHOR: pivot
     lab.step(&PIVOT, |s| {
         // ANCHOR: pivot_child
-        let mut child = child::spawn(|c| {
+        let mut child = child::spawn(s, |c| {
             ops::private_mount_ns(c)?;
             mount::bind(c, ROOT, ROOT, true)?; // pivot_root wants a mount point
             let old = format!("{ROOT}/.old");
-            c.call(
-                format!("mkdir(\"{old}\")"),
-                mkdir(old.as_str(), FileMode::from_bits_truncate(0o700)),
-            )?;
-            c.call(format!("chdir(\"{ROOT}\")"), chdir(ROOT))?;
-            c.call("pivot_root(\".\", \".old\")", pivot_root(".", ".old"))?;
-            c.call("chdir(\"/\")", chdir("/"))?;
-            c.send(&())?;
-            c.recv::<()>()?; // the lab has read our mount table
+            c.run(op::Mkdir {
+                path: old.as_str().into(),
+                mode: 0o700,
+            })?;
+            c.run(op::Chdir::new(ROOT))?;
+            c.run(op::PivotRoot::new(".", ".old"))?;
+            c.run(op::Chdir::new("/"))?;
+            c.tell(Cue::Ready)?;
+            c.wait_for(Cue::Release)?; // the lab has read our mount table
             ops::detach(c, "/.old")?;
-            c.call("rmdir(\"/.old\")", std::fs::remove_dir("/.old").map_err(errno))?;
-            c.send(&())?;
-            c.recv::<()>()?;
+            c.run(op::Rmdir::new("/.old"))?;
+            c.tell(Cue::Ready)?;
+            c.wait_for(Cue::Release)?;
             // The same attack as before, from inside the pivoted root.
-            let below = c.call_shows(
-                "open(\"/usr\", O_DIRECTORY)",
-                open("/usr", OFlag::O_DIRECTORY, FileMode::empty()),
-                fd_num,
-            )?;
-            c.call("mkdir(\"/jail\")", mkdir("/jail", FileMode::from_bits_truncate(0o755)))?;
-            c.call("chroot(\"/jail\")", chroot("/jail"))?;
-            c.call(format!("fchdir({})", below.as_raw_fd()), fchdir(&below))?;
-            climb(c)?;
-            c.call("chroot(\".\")", chroot("."))?;
+            let below = c.run(op::Open::new("/usr", OFlag::O_DIRECTORY | OFlag::O_CLOEXEC))?;
+            c.run(op::Mkdir::new("/jail"))?;
+            c.run(op::Chroot::new("/jail"))?;
+            ops::escape_chroot(c, below.as_fd())?;
             c.send(&read_marker())?;
             c.send(&mount::list_dir("/")?)?;
             Ok(())
         })?;
         // ANCHOR_END: pivot_child
         let pid = child.pid().as_raw();
-        child.recv::<()>(s)?;
+        child.wait_for(Cue::Ready, s)?;
         let under_old = |m: &[mount::MountEntry]| m.iter().filter(|e| e.mount_point.starts_with("/.old")).count();
         let before = under_old(&mount::mounts(Who::Pid(pid))?);
         s.check(
@@ -258,8 +226,8 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             "listed",
             if before > 0 { "listed" } else { "absent" },
         );
-        child.send(&())?;
-        child.recv::<()>(s)?;
+        child.tell(Cue::Release)?;
+        child.wait_for(Cue::Ready, s)?;
         let mounts = mount::mounts(Who::Pid(pid))?;
         let after = under_old(&mounts);
         s.check(
@@ -271,7 +239,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         let root = mounts.first().map(|m| m.root.clone()).unwrap_or_default();
         s.observe("root of the first mount now (inside the scratch tmpfs)", &root);
         s.check_eq("the root mount is the new root", "/root", root.as_str());
-        child.send(&())?;
+        child.tell(Cue::Release)?;
         let marker: Result<String, String> = child.recv(s)?;
         let shown = marker.unwrap_or_else(|e| e);
         s.observe("the marker, read after the walk", &shown);
@@ -289,37 +257,20 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     Ok(())
 }
 
-// ANCHOR: enter_and_climb
+// ANCHOR: enter_root
 /// `chroot(ROOT)` then `chdir("/")`, as `chroot(8)` does.
 fn enter_root(c: &mut impl Narrate) -> anyhow::Result<()> {
-    c.call(format!("chroot(\"{ROOT}\")"), chroot(ROOT))?;
-    c.call("chdir(\"/\")", chdir("/"))?;
+    c.run(op::Chroot::new(ROOT))?;
+    c.run(op::Chdir::new("/"))?;
     Ok(())
 }
-
-/// `chdir("..")` until "." and ".." are the same directory: the top.
-fn climb(c: &mut impl Narrate) -> anyhow::Result<()> {
-    let id = |p: &str| stat(p).map(|st| (st.st_dev, st.st_ino));
-    while id(".")? != id("..")? {
-        c.call("chdir(\"..\")", chdir(".."))?;
-    }
-    Ok(())
-}
-// ANCHOR_END: enter_and_climb
+// ANCHOR_END: enter_root
 
 fn read_marker() -> Result<String, String> {
     std::fs::read_to_string(MARKER).map_err(|e| {
         e.raw_os_error()
             .map_or_else(|| e.to_string(), |n| format!("{:?}", Errno::from_raw(n)))
     })
-}
-
-fn fd_num(fd: &std::os::fd::OwnedFd) -> String {
-    fd.as_raw_fd().to_string()
-}
-
-fn errno(e: std::io::Error) -> Errno {
-    lab_kit::narrate::errno_of_io(&e)
 }
 
 fn sh(script: &str) -> Program {

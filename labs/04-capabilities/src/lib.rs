@@ -7,8 +7,6 @@ use lab_kit::capability::{self, holds, relative};
 use lab_kit::exec::{CapMasks, Probe};
 use lab_kit::inspect;
 use lab_kit::prelude::*;
-use nix::sys::socket::{AddressFamily, SockFlag, SockType, SockaddrIn, bind, socket};
-use nix::unistd::{Gid, Uid};
 
 /// The lab's declaration.
 pub static LAB: LabDecl = LabDecl {
@@ -80,7 +78,7 @@ const NO_NEW_PRIVS: StepDecl = StepDecl {
 };
 
 const CAP: Capability = Capability::CAP_NET_BIND_SERVICE;
-const NOBODY: u32 = 65534;
+
 const SETUID_COPY: &str = "/tmp/setuid-probe";
 
 fn run(lab: &mut Lab) -> Result<(), Halt> {
@@ -141,7 +139,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     // ANCHOR: effective
     lab.step(&EFFECTIVE, |s| {
-        let mut child = child::spawn(|c| {
+        let mut child = child::spawn(s, |c| {
             ops::unshare_ns(c, CloneFlags::CLONE_NEWNET)?;
             let start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")?;
             c.send(&start.trim())?;
@@ -223,7 +221,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     lab.step(&POWERLESS, |s| {
         ops::private_mount_ns(s)?;
         ops::scratch(s)?;
-        let mut child = child::spawn(|c| {
+        let mut child = child::spawn(s, |c| {
             ops::unshare_ns(c, CloneFlags::CLONE_NEWUSER)?;
             c.send(&proc::cap_names(CapMasks::read(Who::This)?.eff))?;
             let res = ops::mount_tmpfs(c, "/tmp");
@@ -254,7 +252,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         let p = exec::run_captured(
             s,
             |c| {
-                c.call("prctl(PR_SET_KEEPCAPS, 1)", nix::sys::prctl::set_keepcaps(true))?;
+                c.run(op::Prctl::SetKeepcaps)?;
                 become_nobody(c)?;
                 let m = CapMasks::read(Who::This)?;
                 c.note(format!(
@@ -279,7 +277,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         let p = exec::run_captured(
             s,
             |c| {
-                c.call("prctl(PR_SET_KEEPCAPS, 1)", nix::sys::prctl::set_keepcaps(true))?;
+                c.run(op::Prctl::SetKeepcaps)?;
                 become_nobody(c)?;
                 capability::raise(c, CapSet::Inheritable, CAP)?;
                 capability::raise(c, CapSet::Ambient, CAP)?;
@@ -328,7 +326,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             s,
             |c| {
                 become_nobody(c)?;
-                c.call("prctl(PR_SET_NO_NEW_PRIVS, 1)", nix::sys::prctl::set_no_new_privs())?;
+                c.run(op::Prctl::SetNoNewPrivs)?;
                 Ok(())
             },
             program,
@@ -347,15 +345,18 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 /// `bind(0.0.0.0:80)` on a fresh TCP socket, narrated, and the result sent
 /// to the lab; the socket is closed at once.
 fn bind_80(c: &mut ChildCtx) -> anyhow::Result<()> {
-    let res = socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)
-        .and_then(|fd| bind(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrIn::new(0, 0, 0, 0, 80)));
-    let res = c.call("bind(socket(AF_INET, SOCK_STREAM), 0.0.0.0:80)", res);
+    let fd = c.run(op::TcpSocket)?;
+    let res = c.run(op::Bind {
+        fd: std::os::fd::AsFd::as_fd(&fd),
+        addr: std::net::SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 80),
+        port_placeholder: false,
+    });
     c.send(&res.map_err(|e| e as i32))?;
     Ok(())
 }
 
-/// Dropping to nobody in the right order, as lab 01 teaches.
-use lab_01_privileges::become_nobody;
+/// Dropping to nobody in the right order, as the privileges lab teaches.
+use lab_kit::ops::{NOBODY, become_nobody};
 
 fn check_user(s: &mut Step<'_>, p: &Probe) {
     s.check_eq("the program runs as uid 65534", &NOBODY, &p.uid[1]);
@@ -363,15 +364,18 @@ fn check_user(s: &mut Step<'_>, p: &Probe) {
 
 /// A copy of the lab's executable, setuid root, on the scratch tmpfs.
 fn make_setuid_copy(s: &mut Step<'_>) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
+    
     std::fs::copy(exec::SELF_EXE, SETUID_COPY).context("copying the lab's executable")?;
-    s.call(
-        format!("chown(\"{SETUID_COPY}\", 0, 0)"),
-        nix::unistd::chown(SETUID_COPY, Some(Uid::from_raw(0)), Some(Gid::from_raw(0))),
-    )?;
-    let res = std::fs::set_permissions(SETUID_COPY, std::fs::Permissions::from_mode(0o4755))
-        .map_err(|e| lab_kit::narrate::errno_of_io(&e));
-    s.call(format!("chmod(\"{SETUID_COPY}\", 04755)"), res)?;
+    s.note(format!("The lab copied its own executable to {SETUID_COPY}."));
+    s.run(op::Chown {
+        path: SETUID_COPY.into(),
+        uid: 0,
+        gid: 0,
+    })?;
+    s.run(op::Chmod {
+        path: SETUID_COPY.into(),
+        mode: 0o4755,
+    })?;
     Ok(())
 }
 

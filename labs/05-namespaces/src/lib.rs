@@ -3,13 +3,11 @@
 //! inode of those files. `clone`, `unshare` and `setns` create and join them;
 //! a process, an open descriptor or a bind mount keeps one alive.
 
-use std::fs::File;
 
 use lab_kit::mount;
 use lab_kit::prelude::*;
 use lab_kit::proc::{NS_TYPES, NsId};
-use nix::sched::setns;
-use nix::unistd::{gethostname, getpid, sethostname};
+use nix::unistd::{gethostname, getpid};
 
 /// The lab's declaration.
 pub static LAB: LabDecl = LabDecl {
@@ -71,18 +69,12 @@ fn ns_of_file(path: &str) -> anyhow::Result<NsId> {
 
 /// `setns(open(path), CLONE_NEWUTS)` in a new child; what it then reads as hostname.
 fn join_uts(s: &mut impl Narrate, path: &str, shown: &str) -> anyhow::Result<Result<String, Errno>> {
-    let file = File::open(path).with_context(|| format!("opening {shown}"))?;
-    let mut joiner = child::spawn(|c| {
-        let res = c.call(
-            format!("setns(<fd of {shown}>, CLONE_NEWUTS)"),
-            setns(&file, CloneFlags::CLONE_NEWUTS),
-        );
+    let file = s.run(op::Open::new(Arg::shown_as(path, shown), OFlag::O_RDONLY | OFlag::O_CLOEXEC))?;
+    let mut joiner = child::spawn(s, |c| {
+        let res = c.run(op::Setns::new(&file, CloneFlags::CLONE_NEWUTS));
         let name = res.and_then(|()| gethostname().map(|h| h.to_string_lossy().into_owned()));
         c.send(&name.map_err(|e| e as i32))?;
         Ok(())
-    })?;
-    s.call_shows(format!("open(\"{shown}\", O_RDONLY)"), Ok::<(), Errno>(()), |_| {
-        "<fd>".into()
     })?;
     let res: Result<String, i32> = joiner.recv(s)?;
     joiner.wait(s)?;
@@ -132,19 +124,19 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             "the same number",
             if same { "the same number" } else { "another number" },
         );
-        let mut child = child::spawn(|c| {
-            c.recv::<()>()?;
+        let mut child = child::spawn(s, |c| {
+            c.wait_for(Cue::Release)?;
             ops::unshare_ns(c, CloneFlags::CLONE_NEWUTS)?;
-            c.send(&())?;
-            c.recv::<()>()?;
+            c.tell(Cue::Ready)?;
+            c.wait_for(Cue::Release)?;
             Ok(())
         })?;
         let who = Who::Pid(child.pid().as_raw());
         let d = differing(Who::This, who)?;
         s.observe("types in which a forked child differs from the lab", &d);
         s.check_eq("fork() shares every namespace", "", d.join(" ").as_str());
-        child.send(&())?;
-        child.recv::<()>(s)?;
+        child.tell(Cue::Release)?;
+        child.wait_for(Cue::Ready, s)?;
         let d = differing(Who::This, who)?;
         s.observe("after the child's unshare, they differ in", &d);
         s.check_eq(
@@ -161,18 +153,13 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     // ANCHOR: calls
     let cloned = lab.step(&CALLS, |s| {
         let flags = CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWIPC;
-        let mut made = child::spawn_in(flags, |c| {
-            c.call("sethostname(\"lab-05\")", sethostname("lab-05"))?;
-            c.send(&())?;
-            c.recv::<()>()?;
+        let mut made = child::spawn_in(s, flags, |c| {
+            c.run(op::Sethostname::new("lab-05"))?;
+            c.tell(Cue::Ready)?;
+            c.wait_for(Cue::Release)?;
             Ok(())
         })?;
-        s.call_shows(
-            format!("clone({}|SIGCHLD)", ops::clone_flag_names(flags)),
-            Ok::<(), Errno>(()),
-            |_| "<child pid>".into(),
-        )?;
-        made.recv::<()>(s)?;
+        made.wait_for(Cue::Ready, s)?;
         let who = Who::Pid(made.pid().as_raw());
         let d = differing(Who::This, who)?;
         s.observe("the cloned child differs from the lab in", &d);
@@ -182,7 +169,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             d.join(" ").as_str(),
         );
         let target = s.observe_ns("uts namespace of the cloned child", who, "uts")?;
-        let joined = join_uts(s, &format!("/proc/{}/ns/uts", made.pid()), "/proc/CHILD/ns/uts")?;
+        let joined = join_uts(s, &format!("/proc/{}/ns/uts", made.pid()), "/proc/<child>/ns/uts")?;
         s.check_eq(
             "after setns, another child reads the cloned child's hostname",
             "lab-05",
@@ -195,21 +182,21 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     // ANCHOR: listing
     let listed = lab.step(&LISTING, |s| {
-        let first = child::spawn_in(CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWNET, |c| {
-            c.recv::<()>()?;
+        let first = child::spawn_in(s, CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWNET, |c| {
+            c.wait_for(Cue::Release)?;
             Ok(())
         })?;
-        let file = File::open(format!("/proc/{}/ns/uts", first.pid())).context("opening /proc/CHILD/ns/uts")?;
-        let mut second = child::spawn(|c| {
-            c.call(
-                "setns(<fd of child 1's uts>, CLONE_NEWUTS)",
-                setns(&file, CloneFlags::CLONE_NEWUTS),
-            )?;
-            c.send(&())?;
-            c.recv::<()>()?;
+        let file = s.run(op::Open::new(
+            Arg::child_proc(first.pid(), "ns/uts"),
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        ))?;
+        let mut second = child::spawn(s, |c| {
+            c.run(op::Setns::new(&file, CloneFlags::CLONE_NEWUTS))?;
+            c.tell(Cue::Ready)?;
+            c.wait_for(Cue::Release)?;
             Ok(())
         })?;
-        second.recv::<()>(s)?;
+        second.wait_for(Cue::Ready, s)?;
         let ours = [
             (getpid().as_raw(), "the lab"),
             (unsharer.pid().as_raw(), "step-2 child"),
@@ -280,19 +267,19 @@ fn lifetime(s: &mut Step<'_>) -> anyhow::Result<()> {
     ops::private_mount_ns(s)?;
     ops::scratch(s)?;
     mount::touch(s, "/tmp/uts")?;
-    let mut holder = child::spawn_in(CloneFlags::CLONE_NEWUTS, |c| {
-        c.call("sethostname(\"lab-05-kept\")", sethostname("lab-05-kept"))?;
-        c.send(&())?;
-        c.recv::<()>()?;
+    let mut holder = child::spawn_in(s, CloneFlags::CLONE_NEWUTS, |c| {
+        c.run(op::Sethostname::new("lab-05-kept"))?;
+        c.tell(Cue::Ready)?;
+        c.wait_for(Cue::Release)?;
         Ok(())
     })?;
-    holder.recv::<()>(s)?;
+    holder.wait_for(Cue::Ready, s)?;
     let pid = holder.pid().as_raw();
     let id = proc::namespace(Who::Pid(pid), "uts")?;
     let name = s.ns_name("uts", id);
     s.observe("uts namespace of the child", &name);
-    mount::bind_as(s, &format!("/proc/{pid}/ns/uts"), "/proc/CHILD/ns/uts", "/tmp/uts")?;
-    holder.send(&())?;
+    mount::bind_as(s, Arg::child_proc(holder.pid(), "ns/uts"), "/tmp/uts")?;
+    holder.tell(Cue::Release)?;
     holder.wait(s)?;
     s.note("The child has exited: no process is in its UTS namespace any more.");
     let left = proc::processes_in("uts", id);

@@ -2,10 +2,6 @@
 //! hostname; `/proc/PID/ns/uts` shows which UTS namespace a process is in.
 
 use lab_kit::prelude::*;
-use std::os::fd::AsRawFd;
-
-use nix::sched::setns;
-use nix::unistd::{gethostname, sethostname};
 
 /// The lab's declaration.
 pub static LAB: LabDecl = LabDecl {
@@ -46,19 +42,19 @@ const NEW_NAME: &str = "lab-06";
 fn run(lab: &mut Lab) -> Result<(), Halt> {
     let before = lab.step(&HOST, |s| {
         s.observe_ns("uts namespace of the lab", Who::This, "uts")?;
-        let name = s.call("gethostname()", gethostname())?;
+        let name = s.run(op::Uname)?;
         s.note("The host's hostname is read but not shown: reports must read the same on every machine.");
         Ok(name)
     })?;
 
     // ANCHOR: unshare
     let (child, child_ns) = lab.step(&UNSHARE, |s| {
-        let mut child = child::spawn(|c| {
+        let mut child = child::spawn(s, |c| {
             ops::unshare_ns(c, CloneFlags::CLONE_NEWUTS)?;
-            c.call(format!("sethostname(\"{NEW_NAME}\")"), sethostname(NEW_NAME))?;
-            let seen = gethostname()?;
-            c.send(&seen.to_string_lossy())?;
-            c.recv::<()>()?; // stay alive until the parent has looked
+            c.run(op::Sethostname::new(NEW_NAME))?;
+            let seen = c.run(op::Uname)?;
+            c.send(&seen)?;
+            c.wait_for(Cue::Release)?; // stay alive until the parent has looked
             Ok(())
         })?;
         let seen: String = child.recv(s)?;
@@ -72,12 +68,8 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     // ANCHOR_END: unshare
 
     lab.step(&HOST_UNTOUCHED, |s| {
-        let after = s.call("gethostname()", gethostname())?;
-        s.check_unchanged(
-            "the host's hostname",
-            &before.to_string_lossy(),
-            &after.to_string_lossy(),
-        );
+        let after = s.run(op::Uname)?;
+        s.check_unchanged("the host's hostname", &before, &after);
         let ns = s.observe_ns("uts namespace of the lab", Who::This, "uts")?;
         s.check_eq("the lab is still in the host's UTS namespace", "host", ns.as_str());
         Ok(())
@@ -86,20 +78,18 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     // ANCHOR: lifetime
     lab.step(&LIFETIME, |s| {
         let mut child = child;
-        let path = format!("/proc/{}/ns/uts", child.pid());
-        let held = s.call_shows(
-            "open(\"/proc/CHILD/ns/uts\", O_RDONLY)",
-            std::fs::File::open(&path).map_err(|e| lab_kit::narrate::errno_of_io(&e)),
-            |f| f.as_raw_fd().to_string(),
-        )?;
-        let fd = held.as_raw_fd();
-        child.send(&())?;
+        let held = s.run(op::Open::new(
+            Arg::child_proc(child.pid(), "ns/uts"),
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        ))?;
+        child.tell(Cue::Release)?;
         let status = child.wait(s)?;
         s.observe("the child", child::describe(&status));
         // A new process joins the namespace through the descriptor alone.
-        let mut visitor = child::spawn(move |c| {
-            c.call(format!("setns({fd}, CLONE_NEWUTS)"), setns(&held, CloneFlags::CLONE_NEWUTS))?;
-            c.send(&gethostname()?.to_string_lossy())?;
+        let mut visitor = child::spawn(s, move |c| {
+            c.run(op::Setns::new(&held, CloneFlags::CLONE_NEWUTS))?;
+            let seen = c.run(op::Uname)?;
+            c.send(&seen)?;
             Ok(())
         })?;
         let seen: String = visitor.recv(s)?;

@@ -4,7 +4,7 @@
 //! and a `/proc` mounted inside that lists only the namespace's processes.
 
 use lab_kit::prelude::*;
-use lab_kit::sys::{Forked, fork_untied};
+use lab_kit::sys::Forked;
 use nix::unistd::{getpid, pause};
 
 /// The lab's declaration.
@@ -64,10 +64,10 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     // ANCHOR: first_child
     let mut init = lab.step(&FIRST_CHILD, |s| {
-        let mut init = child::spawn(|c| {
+        let mut init = child::spawn(s, |c| {
             c.send(&getpid().as_raw())?; // getpid() inside the namespace
             mount_proc_and_list(c)?;
-            c.recv::<()>()?; // until the parent says "exit"
+            c.wait_for(Cue::Release)?; // until the parent says "exit"
             Ok(())
         })?;
         let inside: i32 = init.recv(s)?;
@@ -109,7 +109,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         let init_pid = init.pid().as_raw();
         let others = proc::children_of(init_pid);
         s.observe("other processes in the namespace", others.len());
-        init.send(&())?;
+        init.tell(Cue::Release)?;
         let status = init.wait(s)?;
         s.observe("PID 1", child::describe(&status));
         let alive: Vec<i32> = others
@@ -133,12 +133,11 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 /// In PID 1: start a second process, mount a fresh /proc, list it.
 fn mount_proc_and_list(c: &mut ChildCtx) -> anyhow::Result<()> {
     // PID 2 sleeps without a death signal: only the kernel's rule will end it.
-    if let Forked::Child = fork_untied()? {
+    if let Forked::Child = op::fork_narrated(c, &op::ForkUntied)? {
         loop {
             pause();
         }
     }
-    c.call("fork() (PID 2: sleeps)", Ok::<(), Errno>(()))?;
     ops::private_mount_ns(c)?;
     ops::mount_proc(c, "/proc")?;
     c.send(&proc::visible_pids()?)?;

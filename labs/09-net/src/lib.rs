@@ -6,15 +6,13 @@
 //! the lab created; named namespaces live in a tmpfs over /run inside its
 //! private mount namespace. The host's network is only read, never changed.
 
-use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
 use std::os::fd::AsFd;
 
 use lab_kit::mount;
 use lab_kit::net::{self, Netlink};
 use lab_kit::prelude::*;
-use nix::sched::setns;
 
 /// The lab's declaration.
 pub static LAB: LabDecl = LabDecl {
@@ -88,8 +86,8 @@ fn greet_once(listener: &TcpListener, greeting: &str) -> anyhow::Result<()> {
 }
 
 /// Connect, read what the other side says.
-fn hear(addr: SocketAddrV4) -> anyhow::Result<String> {
-    let mut conn = TcpStream::connect(addr).with_context(|| format!("connect({addr})"))?;
+fn hear(c: &mut ChildCtx, addr: SocketAddrV4) -> anyhow::Result<String> {
+    let mut conn = net::tcp_connect(c, addr, true)?;
     let mut heard = String::new();
     conn.read_to_string(&mut heard).context("read()")?;
     Ok(heard)
@@ -100,12 +98,12 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     // ANCHOR: empty
     let mut inside = lab.step(&EMPTY, |s| {
-        let mut inside = child::spawn_in(CloneFlags::CLONE_NEWNET, |c| {
+        let mut inside = child::spawn_in(s, CloneFlags::CLONE_NEWNET, |c| {
             c.send(&view()?)?;
             c.send(&net::proc_net_dev()?)?;
             let port: u16 = c.recv()?;
             loopback_inside(c, port)?;
-            c.recv::<()>()?; // until the namespace has a name
+            c.wait_for(Cue::Release)?; // until the namespace has a name
             Ok(())
         })?;
         s.note("clone(CLONE_NEWNET): the child is born in a new network namespace.");
@@ -132,11 +130,10 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     // ANCHOR: loopback
     lab.step(&LOOPBACK, |s| {
-        let host =
-            TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)).context("bind(127.0.0.1:0) on the host")?;
+        // Port 0: the kernel chooses a free port of the host's loopback.
+        let host = net::tcp_listener(s, SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0), false)?;
         let port = host.local_addr().context("getsockname()")?.port();
-        s.call("bind(127.0.0.1:PORT) in the lab's namespace", Ok::<(), Errno>(()))?;
-        s.note("PORT is a free port of the host's loopback, chosen by the kernel; it is not shown.");
+        s.note("<port> is that port, chosen by the kernel; it differs between runs and is not shown.");
         inside.send(&port)?;
         let heard_inside: String = inside.recv(s)?;
         s.check_eq(
@@ -146,8 +143,9 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         );
         // The host connects to the same address: its own listener answers.
         let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
-        let mut client = child::spawn(|c| {
-            c.send(&hear(addr)?)?;
+        let mut client = child::spawn(s, |c| {
+            let heard = hear(c, addr)?;
+            c.send(&heard)?;
             Ok(())
         })?;
         greet_once(&host, "host")?;
@@ -171,25 +169,13 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         mount::mkdir(s, "/run/netns")?;
         mount::touch(s, "/run/netns/lab-a")?;
         let mut inside = inside;
-        let pid = inside.pid().as_raw();
-        mount::bind_as(
-            s,
-            &format!("/proc/{pid}/ns/net"),
-            "/proc/CHILD/ns/net",
-            "/run/netns/lab-a",
-        )?;
-        inside.send(&())?;
+        mount::bind_as(s, Arg::child_proc(inside.pid(), "ns/net"), "/run/netns/lab-a")?;
+        inside.tell(Cue::Release)?;
         inside.wait(s)?;
         s.note("The child has exited: only the bind mount holds its network namespace.");
-        let file = File::open("/run/netns/lab-a").context("opening /run/netns/lab-a")?;
-        s.call_shows("open(\"/run/netns/lab-a\", O_RDONLY)", Ok::<(), Errno>(()), |_| {
-            "<fd>".into()
-        })?;
-        let mut joiner = child::spawn(|c| {
-            c.call(
-                "setns(<fd>, CLONE_NEWNET)",
-                setns(file.as_fd(), CloneFlags::CLONE_NEWNET),
-            )?;
+        let file = s.run(op::Open::new("/run/netns/lab-a", OFlag::O_RDONLY | OFlag::O_CLOEXEC))?;
+        let mut joiner = child::spawn(s, |c| {
+            c.run(op::Setns::new(&file, CloneFlags::CLONE_NEWNET))?;
             c.send(&view()?)?;
             Ok(())
         })?;
@@ -204,8 +190,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         );
         // `ip netns delete lab-a`
         mount::unmount(s, "/run/netns/lab-a")?;
-        let res = nix::unistd::unlink("/run/netns/lab-a");
-        s.call("unlink(\"/run/netns/lab-a\")", res)?;
+        s.run(op::Unlink::new("/run/netns/lab-a"))?;
         let left: Vec<String> = std::fs::read_dir("/run/netns")
             .context("listing /run/netns")?
             .filter_map(|e| e.ok())
@@ -219,15 +204,13 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     // ANCHOR: veth
     lab.step(&VETH, |s| {
-        let mut b = child::spawn_in(CloneFlags::CLONE_NEWNET, |c| {
-            c.recv::<()>()?; // the veth exists
-            let mut nl = Netlink::open()?;
-            net::link_up(c, &mut nl, "lo")?;
-            net::add_address(c, &mut nl, "veth-b", ADDR_B, 24)?;
-            net::link_up(c, &mut nl, "veth-b")?;
-            let listener = TcpListener::bind(SocketAddrV4::new(ADDR_B, VETH_PORT)).context("bind()")?;
-            c.call(format!("bind({ADDR_B}:{VETH_PORT}) + listen()"), Ok::<(), Errno>(()))?;
-            c.send(&())?;
+        let mut b = child::spawn_in(s, CloneFlags::CLONE_NEWNET, |c| {
+            c.wait_for(Cue::Release)?; // the veth exists
+            net::link_up(c, "lo")?;
+            net::add_address(c, "veth-b", ADDR_B, 24)?;
+            net::link_up(c, "veth-b")?;
+            let listener = net::tcp_listener(c, SocketAddrV4::new(ADDR_B, VETH_PORT), false)?;
+            c.tell(Cue::Ready)?;
             let (mut conn, _) = listener.accept().context("accept()")?;
             let mut got = [0u8; 4];
             conn.read_exact(&mut got).context("read()")?;
@@ -236,18 +219,19 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             c.send(&view()?)?;
             Ok(())
         })?;
-        s.note("clone(CLONE_NEWNET): child B is born in a new network namespace.");
-        let b_ns = File::open(format!("/proc/{}/ns/net", b.pid())).context("opening /proc/CHILD/ns/net")?;
-        let mut a = child::spawn_in(CloneFlags::CLONE_NEWNET, |c| {
-            let mut nl = Netlink::open()?;
-            net::add_veth(c, &mut nl, "veth-a", "veth-b", b_ns.as_fd(), "child B's netns")?;
-            net::link_up(c, &mut nl, "lo")?;
-            net::add_address(c, &mut nl, "veth-a", ADDR_A, 24)?;
-            net::link_up(c, &mut nl, "veth-a")?;
-            c.send(&())?;
-            c.recv::<()>()?; // B listens
-            let mut conn = TcpStream::connect(SocketAddrV4::new(ADDR_B, VETH_PORT)).context("connect()")?;
-            c.call(format!("connect({ADDR_B}:{VETH_PORT})"), Ok::<(), Errno>(()))?;
+        s.note("Child B was born in a new network namespace.");
+        let b_ns = s.run(op::Open::new(
+            Arg::child_proc(b.pid(), "ns/net"),
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        ))?;
+        let mut a = child::spawn_in(s, CloneFlags::CLONE_NEWNET, |c| {
+            net::add_veth(c, "veth-a", "veth-b", b_ns.as_fd(), "child B's netns")?;
+            net::link_up(c, "lo")?;
+            net::add_address(c, "veth-a", ADDR_A, 24)?;
+            net::link_up(c, "veth-a")?;
+            c.tell(Cue::Ready)?;
+            c.wait_for(Cue::Release)?; // B listens
+            let mut conn = net::tcp_connect(c, SocketAddrV4::new(ADDR_B, VETH_PORT), false)?;
             conn.write_all(b"ping").context("write()")?;
             let mut got = String::new();
             conn.read_to_string(&mut got).context("read()")?;
@@ -255,7 +239,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             c.send(&view()?)?;
             Ok(())
         })?;
-        s.note("clone(CLONE_NEWNET): child A is born in another new network namespace.");
+        s.note("Child A was born in another new network namespace.");
         // Not observed by name: the namespace of step 1 is gone, and the
         // kernel may reuse its inode number for one of these.
         let a_ns = proc::namespace(Who::Pid(a.pid().as_raw()), "net")?;
@@ -270,10 +254,10 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         };
         s.observe("network namespaces of A and B", relation);
         s.check_eq("A and B are in two new namespaces", "two new namespaces", relation);
-        a.recv::<()>(s)?;
-        b.send(&())?;
-        b.recv::<()>(s)?;
-        a.send(&())?;
+        a.wait_for(Cue::Ready, s)?;
+        b.tell(Cue::Release)?;
+        b.wait_for(Cue::Ready, s)?;
+        a.tell(Cue::Release)?;
         let a_heard: String = a.recv(s)?;
         let b_heard: String = b.recv(s)?;
         s.check_eq("B received over the veth", "ping", b_heard.as_str());
@@ -314,17 +298,12 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 // ANCHOR: loopback_inside
 /// In the child: bring lo up, serve 127.0.0.1:PORT, talk to it.
 fn loopback_inside(c: &mut ChildCtx, port: u16) -> anyhow::Result<()> {
-    let mut nl = Netlink::open()?;
-    net::link_up(c, &mut nl, "lo")?;
+    net::link_up(c, "lo")?;
     let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
-    let listener = TcpListener::bind(addr);
-    c.call(
-        "bind(127.0.0.1:PORT) inside",
-        listener.as_ref().map(drop).map_err(lab_kit::narrate::errno_of_io),
-    )?;
-    let listener = listener.context("bind()")?;
-    let mut talker = child::spawn(|t| {
-        t.send(&hear(addr)?)?;
+    let listener = net::tcp_listener(c, addr, true)?;
+    let mut talker = child::spawn(c, |t| {
+        let heard = hear(t, addr)?;
+        t.send(&heard)?;
         Ok(())
     })?;
     greet_once(&listener, "inside")?;

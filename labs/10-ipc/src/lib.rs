@@ -10,8 +10,6 @@
 use lab_kit::ipc::{self, SysvKind};
 use lab_kit::mount;
 use lab_kit::prelude::*;
-use nix::mqueue::{MQ_OFlag, MqAttr, mq_open};
-use nix::sys::stat::Mode;
 
 /// The lab's declaration.
 pub static LAB: LabDecl = LabDecl {
@@ -122,15 +120,15 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     // ANCHOR: inside
     let mut child = lab.step(&INSIDE, |s| {
-        let mut child = child::spawn_in(CloneFlags::CLONE_NEWIPC, |c| {
+        let mut child = child::spawn_in(s, CloneFlags::CLONE_NEWIPC, |c| {
             c.send(&listing()?)?;
             create_all(c)?;
             c.send(&listing()?)?;
-            c.recv::<()>()?; // the parent has removed its objects
+            c.wait_for(Cue::Release)?; // the parent has removed its objects
             c.send(&listing()?)?;
-            c.recv::<()>()?;
+            c.wait_for(Cue::Release)?;
             mqueue_inside(c)?;
-            c.recv::<()>()?; // the parent has looked for the queue
+            c.wait_for(Cue::Release)?; // the parent has looked for the queue
             Ok(())
         })?;
         s.note("clone(CLONE_NEWIPC): the child is born in a new IPC namespace.");
@@ -155,7 +153,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         let outside = listing()?;
         observe_listing(s, "outside", &outside);
         expect_listing(s, "outside, the objects are gone", &outside, &[]);
-        child.send(&())?;
+        child.tell(Cue::Release)?;
         let inside: Listing = child.recv(s)?;
         observe_listing(s, "inside", &inside);
         expect_listing(s, "inside, the child's objects remain", &inside, &[&key]);
@@ -164,7 +162,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     // ANCHOR: mqueue
     lab.step(&MQUEUE, |s| {
-        child.send(&())?;
+        child.tell(Cue::Release)?;
         let files: Vec<String> = child.recv(s)?;
         s.observe("files in the child's mqueue mount", &files);
         s.check_eq(
@@ -172,10 +170,12 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             "lab-10",
             files.join(" ").as_str(),
         );
-        let res = mq_open(QUEUE, MQ_OFlag::O_RDONLY, Mode::empty(), None);
-        let res = s.call(format!("mq_open(\"{QUEUE}\", O_RDONLY)"), res.map(drop));
+        let res = s.run(ipc::MqOpen {
+            name: QUEUE.into(),
+            create: None,
+        });
         s.check_errno("outside, the queue does not exist", Errno::ENOENT, &res);
-        child.send(&())?;
+        child.tell(Cue::Release)?;
         child.wait(s)?;
         s.note("The child has exited: its IPC namespace, and every object in it, is gone.");
         Ok(())
@@ -191,18 +191,10 @@ fn mqueue_inside(c: &mut ChildCtx) -> anyhow::Result<()> {
     ops::scratch(c)?;
     mount::mkdir(c, "/tmp/mqueue")?;
     mount::mount_fs(c, "mqueue", "/tmp/mqueue", "mqueue")?;
-    // nix passes the mode only together with attributes.
-    let attr = MqAttr::new(0, 4, 64, 0);
-    let q = mq_open(
-        QUEUE,
-        MQ_OFlag::O_CREAT | MQ_OFlag::O_EXCL | MQ_OFlag::O_RDWR,
-        Mode::from_bits_truncate(0o600),
-        Some(&attr),
-    );
-    c.call(
-        format!("mq_open(\"{QUEUE}\", O_CREAT|O_EXCL|O_RDWR, 0600, {{mq_maxmsg=4, mq_msgsize=64}})"),
-        q.map(drop),
-    )?;
+    c.run(ipc::MqOpen {
+        name: QUEUE.into(),
+        create: Some((4, 64)),
+    })?;
     let mut files: Vec<String> = std::fs::read_dir("/tmp/mqueue")
         .context("listing /tmp/mqueue")?
         .filter_map(|e| e.ok())

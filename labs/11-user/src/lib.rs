@@ -4,7 +4,7 @@
 //! `/proc/PID/status` (`Uid`, `CapEff`) and `/proc/PID/ns/user`.
 
 use lab_kit::prelude::*;
-use nix::unistd::{Uid, gethostname, getuid, sethostname};
+use nix::unistd::{Uid, gethostname, getuid};
 
 /// The lab's declaration.
 pub static LAB: LabDecl = LabDecl {
@@ -77,17 +77,17 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     // ANCHOR: create
     let mut child = lab.step(&CREATE, |s| {
-        let mut child = child::spawn(|c| {
+        let mut child = child::spawn(s, |c| {
             ops::unshare_ns(c, CloneFlags::CLONE_NEWUSER)?;
             c.send(&me()?)?;
-            c.recv::<()>()?; // the parent has written the maps
+            c.wait_for(Cue::Release)?; // the parent has written the maps
             c.send(&me()?)?;
-            c.recv::<()>()?;
-            let res = c.call("sethostname(\"lab-11\")", sethostname("lab-11"));
+            c.wait_for(Cue::Release)?;
+            let res = c.run(op::Sethostname::new("lab-11"));
             c.send(&res.map_err(|e| e as i32))?;
-            c.recv::<()>()?;
+            c.wait_for(Cue::Release)?;
             ops::unshare_ns(c, CloneFlags::CLONE_NEWUTS)?;
-            let res = c.call("sethostname(\"lab-11\")", sethostname("lab-11"));
+            let res = c.run(op::Sethostname::new("lab-11"));
             c.send(&res.map_err(|e| e as i32))?;
             c.send(&gethostname()?.to_string_lossy())?;
             Ok(())
@@ -121,11 +121,12 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             ("uid_map", format!("0 {caller} 1"), "0 <caller uid> 1"),
             ("gid_map", format!("0 {egid} 1"), "0 <caller gid> 1"),
         ] {
-            let path = format!("/proc/{pid}/{file}");
-            let res = std::fs::write(&path, content).map_err(|e| lab_kit::narrate::errno_of_io(&e));
-            s.call(format!("write(/proc/CHILD/{file}, \"{shown}\")"), res)?;
+            s.run(op::WriteFile::new(
+                Arg::child_proc(child.pid(), file),
+                Arg::shown_as(content, shown),
+            ))?;
         }
-        child.send(&())?;
+        child.tell(Cue::Release)?;
         let after: Me = child.recv(s)?;
         s.observe("getuid() inside", after.uid);
         s.check_eq("inside, the child is root", &0, &after.uid);
@@ -141,7 +142,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     // ANCHOR: powerless
     lab.step(&POWERLESS, |s| {
-        child.send(&())?;
+        child.tell(Cue::Release)?;
         let res: Result<(), i32> = child.recv(s)?;
         let res = res.map_err(Errno::from_raw);
         let uts = s.observe_ns("UTS namespace of the child", Who::Pid(child.pid().as_raw()), "uts")?;
@@ -153,7 +154,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     lab.step(&OWN_NS, |s| {
         let before = gethostname()?;
-        child.send(&())?;
+        child.tell(Cue::Release)?;
         let res: Result<(), i32> = child.recv(s)?;
         s.check_ok(
             "sethostname in a UTS namespace the child created",

@@ -99,20 +99,20 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             ns_groups.push((h.clone(), guard.group_in(s, h, "ns", &[])?));
             sibling_groups.push(guard.group_in(s, h, "sibling", &[])?);
         }
-        let sibling = child::spawn(|c| {
-            c.recv::<()>()?;
+        let sibling = child::spawn(s, |c| {
+            c.wait_for(Cue::Release)?;
             loop {
                 pause();
             }
         })?;
         for g in &sibling_groups {
-            g.add(s, sibling.pid().as_raw(), "SIBLING")?;
+            g.add(s, sibling.pid().as_raw(), "<sibling>")?;
         }
         let to_mount = chosen.clone();
         let sibling_pid = sibling.pid().as_raw();
-        let inner = child::spawn(move |c| inside(c, sibling_pid, to_mount))?;
+        let inner = child::spawn(s, move |c| inside(c, sibling_pid, to_mount))?;
         for (_, g) in &ns_groups {
-            g.add(s, inner.pid().as_raw(), "CHILD")?;
+            g.add(s, inner.pid().as_raw(), "<child>")?;
         }
         let seen = cgroup::proc_cgroup(Who::Pid(inner.pid().as_raw()))?;
         let norm = guard.norm();
@@ -137,7 +137,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     // ANCHOR: unshare
     lab.step(&UNSHARE, |s| {
-        inner.send(&())?;
+        inner.tell(Cue::Release)?;
         let seen: Inside = inner.recv(s)?;
         let ns = s.observe_ns(
             "cgroup namespace of the child",
@@ -175,7 +175,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     // ANCHOR: mount
     lab.step(&MOUNT, |s| {
-        inner.send(&())?;
+        inner.tell(Cue::Release)?;
         let mounted: Vec<Mounted> = inner.recv(s)?;
         for m in &mounted {
             s.observe(
@@ -224,12 +224,12 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 // ANCHOR: inside
 /// In the child: unshare, report what it sees, then mount the hierarchies.
 fn inside(c: &mut ChildCtx, sibling: i32, to_mount: Vec<Hierarchy>) -> anyhow::Result<()> {
-    c.recv::<()>()?;
+    c.wait_for(Cue::Release)?;
     ops::unshare_ns(c, CloneFlags::CLONE_NEWCGROUP)?;
     let own = cgroup::proc_cgroup(Who::This)?;
     let sibling = cgroup::proc_cgroup(Who::Pid(sibling))?;
     c.send(&Inside { own, sibling })?;
-    c.recv::<()>()?;
+    c.wait_for(Cue::Release)?;
     ops::private_mount_ns(c)?;
     ops::scratch(c)?;
     let mut mounted = Vec::new();

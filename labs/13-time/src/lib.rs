@@ -79,14 +79,7 @@ fn offsets() -> anyhow::Result<String> {
 }
 
 fn write_offsets(s: &mut impl Narrate, text: &str) -> Result<(), Errno> {
-    let res = std::fs::write("/proc/self/timens_offsets", text).map_err(|e| lab_kit::narrate::errno_of_io(&e));
-    s.call(
-        format!(
-            "write(/proc/self/timens_offsets, \"{}\")",
-            text.trim_end().replace('\n', "\\n")
-        ),
-        res,
-    )
+    s.run(op::WriteFile::new("/proc/self/timens_offsets", text))
 }
 
 /// How far `child` is from the lab's clock: the shift lies between what the
@@ -143,9 +136,9 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     // ANCHOR: child
     let child = lab.step(&CHILD, |s| {
         let before = read_clocks()?;
-        let mut child = child::spawn(|c| {
+        let mut child = child::spawn(s, |c| {
             c.send(&read_clocks()?)?;
-            c.recv::<()>()?; // stay in the namespace until the parent has tried to write
+            c.wait_for(Cue::Release)?; // stay in the namespace until the parent has tried to write
             Ok(())
         })?;
         let inside: Clocks = child.recv(s)?;
@@ -186,7 +179,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             now.as_str(),
         );
         let mut child = child;
-        child.send(&())?;
+        child.tell(Cue::Release)?;
         child.wait(s)?;
         Ok(())
     })?;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use lab_kit::cgroup::{self, Layout, RunGuard};
 use lab_kit::lab::CannotRun;
 use lab_kit::prelude::*;
-use lab_kit::sys::{Forked, fork_tied};
+use lab_kit::sys::Forked;
 use nix::time::{ClockId, clock_gettime};
 use nix::unistd::pause;
 
@@ -71,6 +71,16 @@ const CLEANUP: StepDecl = StepDecl {
 };
 
 const PIDS_MAX: u64 = 5;
+/// Forks the lab tries at most: far above the limit, far below harm.
+const FORK_CAP: usize = 64;
+
+/// The errno that refused a fork, or that none did before the lab's cap.
+fn refusal(errno: Option<i32>) -> String {
+    match errno {
+        Some(e) => format!("{:?}", Errno::from_raw(e)),
+        None => format!("no refusal within the lab's cap of {FORK_CAP} forks"),
+    }
+}
 const MEMORY_LIMIT: u64 = 32 << 20;
 const TOUCHED: usize = 128 << 20;
 const QUOTA_US: u64 = 10_000;
@@ -112,14 +122,14 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         let mut guard = RunGuard::create(s, &layout)?;
         let pids = guard.group_for(s, "pids", "pids")?;
         let h = layout.holder("pids").cloned().context("no pids hierarchy")?;
-        let mut forker = child::spawn(move |c| {
-            c.recv::<()>()?; // moved in
+        let mut forker = child::spawn(s, move |c| {
+            c.wait_for(Cue::Placed)?;
             c.send(&cgroup::cgroup_of(Who::This, &h)?)?;
-            c.recv::<()>()?; // the limit is set
+            c.wait_for(Cue::Release)?; // the limit is set
             fork_until_refused(c)
         })?;
-        pids.add(s, forker.pid().as_raw(), "CHILD")?;
-        forker.send(&())?;
+        pids.add(s, forker.pid().as_raw(), "<child>")?;
+        forker.tell(Cue::Placed)?;
         let seen: String = forker.recv(s)?;
         s.observe("the child's cgroup in /proc/self/cgroup", pids.normalize(&seen));
         s.check_eq(
@@ -142,13 +152,13 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     lab.step(&PIDS, |s| {
         let refused_before = pids.pids_max_events()?;
         pids.set_pids_max(s, PIDS_MAX)?;
-        forker.send(&())?;
-        let (forked, errno): (u64, i32) = forker.recv(s)?;
+        forker.tell(Cue::Release)?;
+        let (forked, errno): (u64, Option<i32>) = forker.recv(s)?;
         s.observe("forks that succeeded", forked);
         s.check_eq(
             "fork() is refused with",
             "EAGAIN",
-            format!("{:?}", Errno::from_raw(errno)).as_str(),
+            refusal(errno).as_str(),
         );
         let current = pids.read_u64("pids.current")?;
         s.observe("pids.current", current);
@@ -165,8 +175,8 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         let mem = guard.group_for(s, "memory", "memory")?;
         let before = mem.oom_kills()?;
         mem.set_memory_limit(s, MEMORY_LIMIT)?;
-        let mut hog = child::spawn(|c| {
-            c.recv::<()>()?;
+        let mut hog = child::spawn(s, |c| {
+            c.wait_for(Cue::Release)?;
             let mut pages = vec![0u8; TOUCHED];
             for i in (0..TOUCHED).step_by(4096) {
                 pages[i] = 1; // the first write to a page allocates it
@@ -174,8 +184,8 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             c.send(&std::hint::black_box(pages).len())?;
             Ok(())
         })?;
-        mem.add(s, hog.pid().as_raw(), "CHILD")?;
-        hog.send(&())?;
+        mem.add(s, hog.pid().as_raw(), "<child>")?;
+        hog.tell(Cue::Release)?;
         let status = hog.wait(s)?;
         s.observe("the child touching 128 MiB", child::describe(&status));
         s.check_eq(
@@ -194,13 +204,13 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     lab.step(&CPU, |s| {
         let cpu = guard.group_for(s, "cpu", "cpu")?;
         cpu.set_cpu_quota(s, QUOTA_US, PERIOD_US)?;
-        let mut busy = child::spawn(|c| {
-            c.recv::<()>()?;
+        let mut busy = child::spawn(s, |c| {
+            c.wait_for(Cue::Release)?;
             c.send(&busy_loop(BUSY)?)?;
             Ok(())
         })?;
-        cpu.add(s, busy.pid().as_raw(), "CHILD")?;
-        busy.send(&())?;
+        cpu.add(s, busy.pid().as_raw(), "<child>")?;
+        busy.tell(Cue::Release)?;
         let (cpu_ns, wall_ns): (u64, u64) = busy.recv(s)?;
         busy.wait(s)?;
         let share = cpu_ns as f64 / wall_ns as f64;
@@ -243,16 +253,16 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             .cloned()
             .ok_or_else(|| CannotRun::unsupported("no freezer: neither a v1 freezer hierarchy nor cgroup v2"))?;
         let group = guard.group_in(s, &h, "freezer", &[])?;
-        let spinner = child::spawn(|c| {
-            c.recv::<()>()?;
+        let spinner = child::spawn(s, |c| {
+            c.wait_for(Cue::Release)?;
             let mut counter = 0u64;
             loop {
                 counter = std::hint::black_box(counter.wrapping_add(1));
             }
         })?;
-        group.add(s, spinner.pid().as_raw(), "CHILD")?;
+        group.add(s, spinner.pid().as_raw(), "<child>")?;
         let mut spinner = spinner;
-        spinner.send(&())?;
+        spinner.tell(Cue::Release)?;
         let clock = ClockId::pid_cpu_clock_id(spinner.pid())?;
         let runs = |d: Duration| -> anyhow::Result<bool> { Ok(cpu_time_in(clock, d)? > 0) };
         let moved = until(|| runs(Duration::from_millis(20)))?;
@@ -287,23 +297,23 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         if group.version() == cgroup::Version::V2 && !group.has("cgroup.kill") {
             s.note("this kernel has no cgroup.kill (Linux 5.14+): the manual way follows");
         }
-        let mut family = child::spawn(|c| {
-            c.recv::<()>()?;
+        let mut family = child::spawn(s, |c| {
+            c.wait_for(Cue::Release)?;
             for _ in 0..3 {
-                if let Forked::Child = fork_tied()? {
+                if let Forked::Child = op::fork_narrated(c, &op::Fork::new(CloneFlags::empty()))? {
                     loop {
                         pause();
                     }
                 }
             }
-            c.send(&())?;
+            c.tell(Cue::Ready)?;
             loop {
                 pause();
             }
         })?;
-        group.add(s, family.pid().as_raw(), "CHILD")?;
-        family.send(&())?;
-        family.recv::<()>(s)?;
+        group.add(s, family.pid().as_raw(), "<child>")?;
+        family.tell(Cue::Release)?;
+        family.wait_for(Cue::Ready, s)?;
         let before = group.procs()?.len();
         s.observe("processes in the group", before);
         s.check_eq("the child and its three children are in it", &4, &before);
@@ -340,9 +350,9 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
 /// In the child: fork until the kernel refuses; the new processes sleep.
 fn fork_until_refused(c: &mut ChildCtx) -> anyhow::Result<()> {
-    let (children, errno) = ops::fork_until_refused(c);
-    c.send(&(children.len() as u64, errno as i32))?;
-    c.recv::<()>()?; // until the lab is done looking
+    let (children, errno) = ops::fork_until_refused(c, FORK_CAP);
+    c.send(&(children.len() as u64, errno.map(|e| e as i32)))?;
+    c.wait_for(Cue::Release)?; // until the lab is done looking
     Ok(())
 }
 

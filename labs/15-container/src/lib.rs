@@ -3,8 +3,10 @@
 //! `execve`s the command. Seen in `/proc/PID/ns/*`, `/proc/self/mountinfo`,
 //! `/proc/self/status` and `/proc/net/dev` of the container.
 
+use std::path::Path;
+
 use lab_kit::cgroup::CgroupError;
-use lab_kit::container;
+use lab_kit::container::{self, Config, PhaseName, Plan};
 use lab_kit::lab::CannotRun;
 use lab_kit::mount;
 use lab_kit::net;
@@ -88,6 +90,41 @@ const CONTAINER_LIMITS: container::Limits = container::Limits {
     cpus: Some(0.5),
 };
 
+/// Forks PID 1 tries at most: far above `pids.max`, far below harm.
+const FORK_CAP: usize = 64;
+
+/// What PID 1 tells the lab, phase by phase.
+#[derive(Debug, Serialize, Deserialize)]
+enum Report {
+    /// `getpid()` inside.
+    Pid(i32),
+    /// `ls /` of the assembled root.
+    Root(Vec<String>),
+    /// After `pivot_root`: the mount points, and whether the old root is listed.
+    Pivoted { mounts: Vec<String>, old_root_listed: bool },
+    /// The hostname and the interfaces inside.
+    Identity { hostname: String, links: Vec<String> },
+    /// Forks until refused: how many succeeded, the refusal, `/proc/self/cgroup`.
+    Limited {
+        forked: usize,
+        refused: Option<i32>,
+        cgroup: Vec<String>,
+    },
+    /// The capability sets after the restrictions.
+    Restricted { cap_eff: u64, cap_bnd: u64 },
+    /// Everything PID 1 checks from inside before `execve`.
+    Inside(Inside),
+}
+
+/// What the lab tells PID 1 at the limits step.
+#[derive(Debug, Serialize, Deserialize)]
+enum Limits {
+    /// The limits are written: fork until refused.
+    Written,
+    /// No limits for this container: go on.
+    None,
+}
+
 /// What PID 1 finds out about its own container, from inside.
 #[derive(Debug, Serialize, Deserialize)]
 struct Inside {
@@ -102,6 +139,23 @@ struct Inside {
     cap_bnd: u64,
     no_new_privs: u64,
     inheritable_fds: Vec<i32>,
+}
+
+/// The container as the lab holds it: its PID 1, and its cgroups (or why
+/// it has none).
+struct Container {
+    pid1: Child,
+    cgroups: Result<container::Cgroups, CannotRun>,
+}
+
+impl Container {
+    fn report(&mut self, s: &mut Step<'_>) -> anyhow::Result<Report> {
+        Ok(self.pid1.recv(s)?)
+    }
+}
+
+fn plan() -> Plan {
+    Plan::for_this_host(&Config::from(HOSTNAME))
 }
 
 fn run(lab: &mut Lab) -> Result<(), Halt> {
@@ -119,20 +173,15 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
                 Err(e) => return Err(e.into()),
             },
         };
-        let mut ctr = container::start(s, rootless, true, pid1)?;
-        let init_pid = ctr.pid().as_raw();
-        let cgroups = match cgroups {
-            Ok(cg) => {
-                cg.join(s, init_pid, "CHILD")?;
-                Ok(cg)
-            }
-            Err(why) => {
-                s.note(format!("No cgroups for this container: {}.", why.reason));
-                Err(why)
-            }
-        };
-        ctr.send(&())?; // go
-        let pid: i32 = ctr.recv(s)?;
+        let mut pid1 = container::start(s, rootless, true, |c| pid1(c, plan()))?;
+        let init_pid = pid1.pid().as_raw();
+        match &cgroups {
+            Ok(cg) => cg.join(s, init_pid, "<child>")?,
+            Err(why) => s.note(format!("No cgroups for this container: {}.", why.reason)),
+        }
+        pid1.tell(Cue::Placed)?;
+        let mut ctr = Container { pid1, cgroups };
+        let Report::Pid(pid) = ctr.report(s)? else { bail!("PID 1 did not say its pid") };
         s.check_eq("getpid() in the container", &1, &pid);
         for kind in ["user", "mnt", "pid", "uts", "ipc", "net", "cgroup"] {
             let name = s.ns(Who::Pid(init_pid), kind)?;
@@ -140,15 +189,14 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             let want = if kind == "user" && !rootless { "host" } else { "new#1" };
             s.check_eq(format!("{kind} namespace of the container"), want, name.as_str());
         }
-        Ok((ctr, init_pid, cgroups))
+        Ok(ctr)
     })?;
     // ANCHOR_END: namespaces
-    let init_pid = ctr.1;
-    let cgroups = std::mem::replace(&mut ctr.2, Err(CannotRun::skip("")));
+    let init_pid = ctr.pid1.pid().as_raw();
 
     lab.step(&ROOTFS, |s| {
-        ctr.0.send(&())?;
-        let listing: Vec<String> = ctr.0.recv(s)?;
+        ctr.pid1.tell(Cue::Release)?;
+        let Report::Root(listing) = ctr.report(s)? else { bail!("PID 1 did not list its root") };
         s.observe("ls / of the new root", listing.join(" "));
         let missing: Vec<&str> = ["bin", "dev", "etc", "proc", "tmp", "usr"]
             .into_iter()
@@ -164,8 +212,10 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     })?;
 
     lab.step(&PIVOT, |s| {
-        ctr.0.send(&())?;
-        let (mounts, old_root_listed): (Vec<String>, bool) = ctr.0.recv(s)?;
+        ctr.pid1.tell(Cue::Release)?;
+        let Report::Pivoted { mounts, old_root_listed } = ctr.report(s)? else {
+            bail!("PID 1 did not report its pivot")
+        };
         s.observe("mount points inside", mounts.join(" "));
         s.check(
             "/proc/self/mountinfo no longer lists the old root's mount",
@@ -177,9 +227,11 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     })?;
 
     lab.step(&IDENTITY, |s| {
-        ctr.0.send(&())?;
-        let (name, links): (String, Vec<String>) = ctr.0.recv(s)?;
-        s.check_eq("hostname inside", HOSTNAME, name.as_str());
+        ctr.pid1.tell(Cue::Release)?;
+        let Report::Identity { hostname, links } = ctr.report(s)? else {
+            bail!("PID 1 did not report its identity")
+        };
+        s.check_eq("hostname inside", HOSTNAME, hostname.as_str());
         s.observe("interfaces inside", &links);
         s.check(
             "lo is the only interface, and it is up",
@@ -193,12 +245,14 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     // ANCHOR: limits
     let mut told = false;
     let _ = lab.step(&LIMITS, |s| {
-        let cg = cgroups.as_ref().map_err(Clone::clone)?;
+        let cg = ctr.cgroups.as_ref().map_err(Clone::clone)?;
         cg.apply(s, &CONTAINER_LIMITS)?;
         told = true;
-        ctr.0.send(&true)?; // PID 1: fork until refused
-        let (made, errno, seen): (usize, i32, Vec<String>) = ctr.0.recv(s)?;
-        let outside: Vec<&String> = seen.iter().filter(|l| !l.ends_with(":/")).collect();
+        ctr.pid1.send(&Limits::Written)?;
+        let Report::Limited { forked, refused, cgroup } = ctr.pid1.recv(s)? else {
+            bail!("PID 1 did not report its forks")
+        };
+        let outside: Vec<&String> = cgroup.iter().filter(|l| !l.ends_with(":/")).collect();
         let shown = if outside.is_empty() {
             "/".to_string()
         } else {
@@ -210,17 +264,18 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             "/",
             shown,
         );
-        let in_group = cg.group("pids").map_or(0, |g| g.procs().map_or(0, |p| p.len()));
+        let pids = cg.group(container::Controller::Pids).context("no pids cgroup")?;
+        let in_group = pids.procs().map_or(0, |p| p.len());
         s.observe("processes already in the pids cgroup", in_group);
-        s.check_errno(
-            "a fork beyond pids.max is refused",
-            Errno::EAGAIN,
-            &Err::<(), _>(Errno::from_raw(errno)),
-        );
+        let refusal = match refused {
+            Some(e) => format!("{:?}", Errno::from_raw(e)),
+            None => format!("no refusal within the lab's cap of {FORK_CAP} forks"),
+        };
+        s.check_eq("a fork beyond pids.max is refused with", "EAGAIN", refusal.as_str());
         s.check_eq(
             "processes in the container at the refusal = pids.max",
             &CONTAINER_LIMITS.pids.unwrap_or(0),
-            &((made + in_group) as u64),
+            &((forked + in_group) as u64),
         );
         Ok(())
     });
@@ -228,36 +283,38 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     if !told {
         // No limits to check (skipped, or no cgroups): PID 1 goes on. Should
         // the channel be broken, the next step reports it.
-        let _ = ctr.0.send(&false);
+        let _ = ctr.pid1.send(&Limits::None);
     }
 
     lab.step(&RESTRICT, |s| {
-        ctr.0.send(&())?;
-        let (eff, bnd): (u64, u64) = ctr.0.recv(s)?;
-        s.observe("CapEff", proc::cap_names(eff));
+        ctr.pid1.tell(Cue::Release)?;
+        let Report::Restricted { cap_eff, cap_bnd } = ctr.report(s)? else {
+            bail!("PID 1 did not report its capabilities")
+        };
+        s.observe("CapEff", proc::cap_names(cap_eff));
         let want = container::default_caps_mask();
         s.check_eq(
             "effective set is the default set",
             &proc::cap_names(want),
-            &proc::cap_names(eff),
+            &proc::cap_names(cap_eff),
         );
         s.check_eq(
             "bounding set is the default set",
             &proc::cap_names(want),
-            &proc::cap_names(bnd),
+            &proc::cap_names(cap_bnd),
         );
         Ok(())
     })?;
 
     // ANCHOR: checks
     lab.step(&EXEC, |s| {
-        ctr.0.send(&())?;
-        let inside: Inside = ctr.0.recv(s)?;
+        ctr.pid1.tell(Cue::Release)?;
+        let Report::Inside(inside) = ctr.report(s)? else { bail!("PID 1 did not report from inside") };
         s.check_eq("it is PID 1", &1, &inside.pid);
         s.check_eq("it sees its own hostname", HOSTNAME, inside.hostname.as_str());
         s.check_eq("it sees only lo", "lo", inside.interfaces.join(" ").as_str());
         s.check(
-            "the chroot escape of lab 03 does not reach the host's root",
+            "the chroot escape does not reach the host's root",
             !inside.escape_reaches_old_root,
             "stays inside",
             if inside.escape_reaches_old_root {
@@ -313,8 +370,8 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
                 &outside,
             );
         }
-        ctr.0.send(&())?;
-        let status = ctr.0.wait(s)?;
+        ctr.pid1.tell(Cue::Release)?;
+        let status = ctr.pid1.wait(s)?;
         s.observe("the command `sh -c 'exit 7'`", child::describe(&status));
         s.check_eq(
             "execve ran the command as the container's PID 1",
@@ -327,51 +384,62 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     Ok(())
 }
 
-/// PID 1 of the container: one phase per step, each when the lab says go.
-fn pid1(c: &mut ChildCtx) -> anyhow::Result<()> {
-    c.send(&getpid().as_raw())?;
+// ANCHOR: pid1
+/// PID 1 of the container: the plan's phases, one per step, each when the
+/// lab says go; after each, a report of what it sees from inside.
+fn pid1(c: &mut ChildCtx, plan: Plan) -> anyhow::Result<()> {
+    c.send(&Report::Pid(getpid().as_raw()))?;
 
-    c.recv::<()>()?;
-    container::make_mounts_private(c)?;
-    let root = container::assemble_rootfs(c, None)?;
-    c.send(&ls(&root)?)?;
+    c.wait_for(Cue::Release)?;
+    plan.phase(PhaseName::Mounts).run(c)?;
+    plan.phase(PhaseName::Rootfs).run(c)?;
+    c.send(&Report::Root(ls(Path::new(container::NEW_ROOT))?))?;
 
-    c.recv::<()>()?;
+    c.wait_for(Cue::Release)?;
     let old_root = stat("/")?;
     let old_mount = mount::mountinfo_at(Who::This, "/")?.map(|m| m.mnt_id);
-    container::pivot_into(c, &root)?;
+    plan.phase(PhaseName::Pivot).run(c)?;
     let table = mount::mountinfo(Who::This)?;
-    let old_listed = table.iter().any(|m| Some(m.mnt_id) == old_mount);
-    let mounts: Vec<String> = table.iter().map(|m| m.mount_point.display().to_string()).collect();
-    c.send(&(mounts, old_listed))?;
+    c.send(&Report::Pivoted {
+        old_root_listed: table.iter().any(|m| Some(m.mnt_id) == old_mount),
+        mounts: table.iter().map(|m| m.mount_point.display().to_string()).collect(),
+    })?;
 
-    c.recv::<()>()?;
-    container::set_hostname(c, HOSTNAME)?;
-    container::loopback_up(c)?;
-    let links = net::describe(&net::Netlink::open()?.links()?);
-    c.send(&(nix::unistd::gethostname()?.to_string_lossy(), links))?;
+    c.wait_for(Cue::Release)?;
+    plan.phase(PhaseName::Identity).run(c)?;
+    c.send(&Report::Identity {
+        hostname: nix::unistd::gethostname()?.to_string_lossy().into_owned(),
+        links: net::describe(&net::Netlink::open()?.links()?),
+    })?;
 
-    if c.recv::<bool>()? {
-        let (children, errno) = ops::fork_until_refused(c);
+    if let Limits::Written = c.recv()? {
+        let (children, refused) = ops::fork_until_refused(c, FORK_CAP);
         ops::kill_and_reap(&children);
-        let seen = std::fs::read_to_string("/proc/self/cgroup")?
+        let cgroup = std::fs::read_to_string("/proc/self/cgroup")?
             .lines()
             .map(String::from)
-            .collect::<Vec<_>>();
-        c.send(&(children.len(), errno as i32, seen))?;
+            .collect();
+        c.send(&Report::Limited {
+            forked: children.len(),
+            refused: refused.map(|e| e as i32),
+            cgroup,
+        })?;
     }
 
-    c.recv::<()>()?;
-    container::restrict(c)?;
+    c.wait_for(Cue::Release)?;
+    plan.phase(PhaseName::Restrict).run(c)?;
     let st = proc::status(Who::This)?;
-    c.send(&(st.capeff, st.capbnd.unwrap_or(0)))?;
+    c.send(&Report::Restricted {
+        cap_eff: st.capeff,
+        cap_bnd: st.capbnd.unwrap_or(0),
+    })?;
 
-    c.recv::<()>()?;
+    c.wait_for(Cue::Release)?;
     let inside = Inside {
         pid: getpid().as_raw(),
         hostname: nix::unistd::gethostname()?.to_string_lossy().into_owned(),
         interfaces: procfs::net::dev_status()?.into_keys().collect(),
-        escape_reaches_old_root: escape_reaches(old_root),
+        escape_reaches_old_root: escape_reaches(c, old_root),
         usr_write: probe_write("/usr/lab-15-probe"),
         proc_sys_write: std::fs::OpenOptions::new()
             .append(true)
@@ -381,29 +449,32 @@ fn pid1(c: &mut ChildCtx) -> anyhow::Result<()> {
         device_open: device_open(),
         cap_eff: st.capeff,
         cap_bnd: st.capbnd.unwrap_or(0),
-        no_new_privs: proc::status(Who::This)?.nonewprivs.unwrap_or(0),
+        no_new_privs: st.nonewprivs.unwrap_or(0),
         inheritable_fds: proc::inheritable_fds()?,
     };
-    c.send(&inside)?;
-    c.recv::<()>()?;
+    c.send(&Report::Inside(inside))?;
+    c.wait_for(Cue::Release)?;
     Err(container::exec(&["/bin/sh".into(), "-c".into(), "exit 7".into()]))
 }
+// ANCHOR_END: pid1
 
-/// The escape of lab 03 from inside: chroot into a subdirectory, climb out
+/// The chroot escape, from inside: chroot into a subdirectory, climb out
 /// with `..`, chroot to where the climb ended. Does it reach the old root?
-fn escape_reaches(old_root: nix::sys::stat::FileStat) -> bool {
-    let _ = std::fs::create_dir_all("/tmp/escape");
-    let Ok(dir) = std::fs::File::open("/") else {
-        return false;
-    };
-    if nix::unistd::chroot("/tmp/escape").is_err() || nix::unistd::fchdir(&dir).is_err() {
-        return false;
-    }
-    for _ in 0..64 {
-        let _ = nix::unistd::chdir("..");
-    }
-    let _ = nix::unistd::chroot(".");
-    stat("/").is_ok_and(|now| (now.st_dev, now.st_ino) == (old_root.st_dev, old_root.st_ino))
+/// It runs in a child, which is thrown away: PID 1 must keep its root.
+fn escape_reaches(c: &mut ChildCtx, old_root: nix::sys::stat::FileStat) -> bool {
+    let attempt = child::spawn(c, move |e| {
+        e.run(op::Mkdir::new("/tmp/escape"))?;
+        let top = e.run(op::Open::new("/", OFlag::O_DIRECTORY | OFlag::O_CLOEXEC))?;
+        e.run(op::Chroot::new("/tmp/escape"))?;
+        ops::escape_chroot(e, std::os::fd::AsFd::as_fd(&top))?;
+        let now = stat("/")?;
+        e.send(&((now.st_dev, now.st_ino) == (old_root.st_dev, old_root.st_ino)))?;
+        Ok(())
+    });
+    let Ok(mut attempt) = attempt else { return false };
+    let reached = attempt.recv::<bool>(c).unwrap_or(false);
+    let _ = attempt.wait(c);
+    reached
 }
 
 /// Make a block device node for the first virtio disk and open it: a

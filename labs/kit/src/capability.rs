@@ -7,6 +7,7 @@ use caps::{CapSet, Capability};
 use nix::errno::Errno;
 
 use crate::narrate::Narrate;
+use crate::op::{Capset, Prctl};
 
 /// The errno behind a `caps` error (its message ends in `(os error N)`).
 pub fn errno_of(e: &caps::errors::CapsError) -> Errno {
@@ -16,38 +17,38 @@ pub fn errno_of(e: &caps::errors::CapsError) -> Errno {
         .map_or(Errno::EINVAL, Errno::from_raw)
 }
 
-fn set_name(set: CapSet) -> &'static str {
-    match set {
-        CapSet::Ambient => "ambient",
-        CapSet::Bounding => "bounding",
-        CapSet::Effective => "effective",
-        CapSet::Inheritable => "inheritable",
-        CapSet::Permitted => "permitted",
+/// The call that adds `cap` to `set`, or removes it, as a value: `capset`
+/// for the thread's own sets, `prctl` for the bounding and ambient sets.
+fn change(set: CapSet, raise: bool, cap: Capability) -> Change {
+    match (set, raise) {
+        (CapSet::Bounding, _) => Change::Prctl(Prctl::CapbsetDrop(cap)),
+        (CapSet::Ambient, true) => Change::Prctl(Prctl::AmbientRaise(cap)),
+        (CapSet::Ambient, false) => Change::Prctl(Prctl::AmbientLower(cap)),
+        (s, true) => Change::Capset(Capset::Raise(s, cap)),
+        (s, false) => Change::Capset(Capset::Drop(s, cap)),
     }
 }
 
-/// The call that changes `set`, as strace would name it.
-fn call_name(set: CapSet, raise: bool, cap: Capability) -> String {
-    let cap = cap.to_string();
-    match (set, raise) {
-        (CapSet::Bounding, _) => format!("prctl(PR_CAPBSET_DROP, {cap})"),
-        (CapSet::Ambient, true) => format!("prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, {cap})"),
-        (CapSet::Ambient, false) => format!("prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, {cap})"),
-        (s, true) => format!("capset({} += {cap})", set_name(s)),
-        (s, false) => format!("capset({} -= {cap})", set_name(s)),
+enum Change {
+    Prctl(Prctl),
+    Capset(Capset),
+}
+
+fn run(n: &mut impl Narrate, c: Change) -> nix::Result<()> {
+    match c {
+        Change::Prctl(p) => n.run(p),
+        Change::Capset(c) => n.run(c),
     }
 }
 
 /// Add `cap` to `set` of the calling thread, narrated.
 pub fn raise(n: &mut impl Narrate, set: CapSet, cap: Capability) -> nix::Result<()> {
-    let res = caps::raise(None, set, cap).map_err(|e| errno_of(&e));
-    n.call(call_name(set, true, cap), res)
+    run(n, change(set, true, cap))
 }
 
 /// Remove `cap` from `set` of the calling thread, narrated.
 pub fn drop(n: &mut impl Narrate, set: CapSet, cap: Capability) -> nix::Result<()> {
-    let res = caps::drop(None, set, cap).map_err(|e| errno_of(&e));
-    n.call(call_name(set, false, cap), res)
+    run(n, change(set, false, cap))
 }
 
 /// Whether a mask holds `cap`, in words for a report.

@@ -1,6 +1,11 @@
 //! Child processes of a lab: forked, tied to the lab's life, talking back
 //! over a socket pair. A child narrates through the same [`Narrate`] trait;
-//! its events reach the report through the parent, in order.
+//! its events reach the report through the parent, in order. The fork (or
+//! clone) itself is narrated by the parent from the call value it made
+//! ([`crate::op::Fork`]), with the child's pid as `<child>`.
+//!
+//! A child and its parent talk in values: a [`Cue`] for a handshake (what
+//! the other side waits for is named), any serializable value otherwise.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -15,13 +20,26 @@ use serde_json::Value;
 use crate::error::KitError;
 use crate::event::Event;
 use crate::narrate::Narrate;
-use crate::sys::{Forked, fork_tied};
+use crate::op::Fork;
+use crate::sys::Forked;
 
 #[derive(Debug, Serialize, Deserialize)]
 enum Msg {
     Event(Event),
     Value(Value),
+    Cue(Cue),
     Error(String),
+}
+
+/// A handshake between a lab and its child: what one side tells the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Cue {
+    /// The child has done what it was made for and may be looked at.
+    Ready,
+    /// The parent has looked: the child may go on (usually: exit).
+    Release,
+    /// The parent has placed the child (in its cgroups, its maps written).
+    Placed,
 }
 
 struct Channel {
@@ -79,6 +97,20 @@ impl ChildCtx {
         self.chan.send(&Msg::Value(v))
     }
 
+    /// Tell the parent `cue` ([`Child::wait_for`] waits for it).
+    pub fn tell(&mut self, cue: Cue) -> Result<(), KitError> {
+        self.chan.send(&Msg::Cue(cue))
+    }
+
+    /// Wait until the parent tells `cue` ([`Child::tell`]); anything else is an error.
+    pub fn wait_for(&mut self, cue: Cue) -> Result<(), KitError> {
+        match self.chan.recv()? {
+            Some(Msg::Cue(c)) if c == cue => Ok(()),
+            Some(other) => Err(KitError::Channel(format!("waiting for {cue:?}, the parent sent {other:?}"))),
+            None => Err(KitError::Channel(format!("waiting for {cue:?}, the parent closed the channel"))),
+        }
+    }
+
     /// Report an error to the parent ([`Child::recv`] returns it), for a
     /// process that leaves without going back through [`spawn`].
     pub fn fail(&mut self, message: &str) {
@@ -104,30 +136,31 @@ pub struct Child {
 }
 
 /// Fork a child that runs `body`, then exits: 0 on success, 1 when `body`
-/// returns an error (which the parent receives), 101 on a panic.
-pub fn spawn<F>(body: F) -> Result<Child, KitError>
+/// returns an error (which the parent receives), 101 on a panic. The
+/// `fork()` is narrated to `n`.
+pub fn spawn<F>(n: &mut impl Narrate, body: F) -> Result<Child, KitError>
 where
     F: FnOnce(&mut ChildCtx) -> anyhow::Result<()>,
 {
-    spawn_in(nix::sched::CloneFlags::empty(), body)
+    spawn_in(n, nix::sched::CloneFlags::empty(), body)
 }
 
 /// Like [`spawn`], but the child is born in new namespaces: `clone(flags)`
 /// instead of `fork()`. With no flags it is [`spawn`].
-pub fn spawn_in<F>(flags: nix::sched::CloneFlags, body: F) -> Result<Child, KitError>
+pub fn spawn_in<F>(n: &mut impl Narrate, flags: nix::sched::CloneFlags, body: F) -> Result<Child, KitError>
 where
     F: FnOnce(&mut ChildCtx) -> anyhow::Result<()>,
 {
     let (ours, theirs) = UnixStream::pair().map_err(|e| KitError::Channel(format!("socketpair: {e}")))?;
     // What is buffered must not be printed twice, by both processes.
     let _ = std::io::stdout().flush();
-    let forked = if flags.is_empty() {
-        fork_tied()?
-    } else {
-        crate::sys::clone_tied(flags)?
-    };
+    let forked = crate::op::fork_narrated(n, &Fork::new(flags));
     match forked {
-        Forked::Child => {
+        Err(errno) => Err(KitError::Sys {
+            call: if flags.is_empty() { "fork()" } else { "clone()" },
+            errno,
+        }),
+        Ok(Forked::Child) => {
             drop(ours);
             let code = match Channel::new(theirs) {
                 Ok(chan) => {
@@ -150,7 +183,7 @@ where
             let _ = std::io::stdout().flush();
             crate::sys::exit_child(code)
         }
-        Forked::Parent(pid) => {
+        Ok(Forked::Parent(pid)) => {
             drop(theirs);
             Ok(Child {
                 error: None,
@@ -174,12 +207,39 @@ impl Child {
         self.chan.send(&Msg::Value(v))
     }
 
+    /// Tell the child `cue` ([`ChildCtx::wait_for`] waits for it).
+    pub fn tell(&mut self, cue: Cue) -> Result<(), KitError> {
+        self.chan.send(&Msg::Cue(cue))
+    }
+
+    /// Wait until the child tells `cue`, passing its narration on to `to`.
+    pub fn wait_for(&mut self, cue: Cue, to: &mut impl Narrate) -> Result<(), KitError> {
+        loop {
+            match self.chan.recv()? {
+                Some(Msg::Event(e)) => to.emit(e),
+                Some(Msg::Cue(c)) if c == cue => return Ok(()),
+                Some(Msg::Error(e)) => return Err(KitError::Child(e)),
+                Some(other) => {
+                    return Err(KitError::Channel(format!("waiting for {cue:?}, the child sent {other:?}")));
+                }
+                None => {
+                    let status = waitpid(self.pid, None);
+                    self.reaped = true;
+                    return Err(KitError::Channel(format!(
+                        "waiting for {cue:?}, the child ended ({status:?})"
+                    )));
+                }
+            }
+        }
+    }
+
     /// Wait for the child's next value, passing its narration on to `to`.
     pub fn recv<T: DeserializeOwned>(&mut self, to: &mut impl Narrate) -> Result<T, KitError> {
         loop {
             match self.chan.recv()? {
                 Some(Msg::Event(e)) => to.emit(e),
                 Some(Msg::Value(v)) => return serde_json::from_value(v).map_err(|e| KitError::Channel(e.to_string())),
+                Some(Msg::Cue(c)) => return Err(KitError::Channel(format!("waiting for a value, the child sent {c:?}"))),
                 Some(Msg::Error(e)) => return Err(KitError::Child(e)),
                 None => {
                     let status = waitpid(self.pid, None);
@@ -204,6 +264,7 @@ impl Child {
                         .map(Some)
                         .map_err(|e| KitError::Channel(e.to_string()));
                 }
+                Some(Msg::Cue(c)) => return Err(KitError::Channel(format!("waiting for a value, the child sent {c:?}"))),
                 Some(Msg::Error(e)) => return Err(KitError::Child(e)),
                 None => return Ok(None),
             }
@@ -216,7 +277,7 @@ impl Child {
         loop {
             match self.chan.recv() {
                 Ok(Some(Msg::Event(e))) => to.emit(e),
-                Ok(Some(Msg::Value(_))) => {}
+                Ok(Some(Msg::Value(_) | Msg::Cue(_))) => {}
                 Ok(Some(Msg::Error(e))) => error = Some(e),
                 Ok(None) | Err(_) => break,
             }
@@ -246,7 +307,7 @@ impl Child {
         loop {
             match self.chan.recv()? {
                 Some(Msg::Event(e)) => to.emit(e),
-                Some(Msg::Value(_)) => {}
+                Some(Msg::Value(_) | Msg::Cue(_)) => {}
                 Some(Msg::Error(e)) => self.error = Some(e),
                 None => return Ok(false),
             }

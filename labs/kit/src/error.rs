@@ -42,6 +42,9 @@ pub enum KitError {
     /// The channel to a child process broke or carried something unexpected.
     #[error("child channel: {0}")]
     Channel(String),
+    /// A fork was refused because the process has other threads.
+    #[error("refusing to fork a process with {0} threads: its child could find a lock held forever")]
+    Threads(usize),
     /// A child reported an error.
     #[error("child process: {0}")]
     Child(String),

@@ -238,25 +238,37 @@ impl Program {
 impl Program {
     /// The call as strace shows it.
     pub fn call_text(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// `execve(path, [argv…], ...)`: the environment is not shown.
+impl std::fmt::Display for Program {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (path, argv, _) = self.parts();
         let shown: Vec<String> = argv.iter().map(|a| format!("{a:?}")).collect();
-        format!("execve({path:?}, [{}], ...)", shown.join(", "))
+        write!(f, "execve({path:?}, [{}], ...)", shown.join(", "))
+    }
+}
+
+impl crate::op::Op for Program {
+    type Output = ();
+    /// Returns only on failure: on success the image is gone.
+    fn run(&self) -> Result<(), Errno> {
+        let (path, argv, env) = self.parts();
+        let c = |s: &str| CString::new(s).map_err(|_| Errno::EINVAL);
+        let cpath = c(&path)?;
+        let cargv = argv.iter().map(|a| c(a)).collect::<Result<Vec<_>, _>>()?;
+        let cenv = env.iter().map(|a| c(a)).collect::<Result<Vec<_>, _>>()?;
+        nix::unistd::execve(&cpath, &cargv, &cenv).map(drop)
     }
 }
 
 /// `execve` the program. Returns only on failure, which it narrates; a
 /// success cannot be told from here (the image is gone), so whoever waits
-/// for the program tells it ([`run_captured`] does).
+/// for the program tells it ([`run_captured`] does, from the same value).
 pub fn execve(n: &mut impl Narrate, program: &Program) -> Errno {
-    let (path, argv, env) = program.parts();
-    let c = |s: &str| CString::new(s).map_err(|_| Errno::EINVAL);
-    let res = (|| {
-        let cpath = c(&path)?;
-        let cargv = argv.iter().map(|a| c(a)).collect::<Result<Vec<_>, _>>()?;
-        let cenv = env.iter().map(|a| c(a)).collect::<Result<Vec<_>, _>>()?;
-        nix::unistd::execve(&cpath, &cargv, &cenv).map(drop)
-    })();
-    match n.call(program.call_text(), res) {
+    match n.run(program.clone()) {
         Ok(()) => Errno::UnknownErrno,
         Err(e) => e,
     }
@@ -293,8 +305,8 @@ pub fn run_captured(
 ) -> Result<Captured, KitError> {
     let (read, write) =
         nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|errno| KitError::Sys { call: "pipe2()", errno })?;
-    let call = program.call_text();
-    let mut child = child::spawn(move |c| {
+    let shown = program.clone();
+    let mut child = child::spawn(n, move |c| {
         setup(c)?;
         // A change of uid or gid in `setup` clears the parent-death signal: arm it
         // again so the program dies with the lab. (A setuid program's execve clears
@@ -313,7 +325,10 @@ pub fn run_captured(
         .map_err(|e| KitError::io(format!("pipe:{}", file.as_raw_fd()), e))?;
     let exec_error = child.recv_or_eof::<i32>(n)?.map(Errno::from_raw);
     if exec_error.is_none() {
-        n.call(call, Ok::<(), Errno>(())).ok();
+        // The pipe closed on exec without an errno: execve returned no error.
+        n.emit(crate::Event::Call {
+            text: crate::op::line(&shown, &Ok(())),
+        });
     }
     let status = child.wait(n)?;
     Ok(Captured {

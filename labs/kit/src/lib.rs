@@ -45,7 +45,7 @@ pub use render::ColorChoice;
 
 /// What a lab needs in scope.
 pub mod prelude {
-    pub use crate::child::{self, Child, ChildCtx};
+    pub use crate::child::{self, Child, ChildCtx, Cue};
     pub use crate::decl::{LabDecl, Mechanism, Privilege, Requirement, Rootless, StepDecl};
     pub use crate::exec::{self, Program};
     pub use crate::lab::{Halt, Lab, Step};
@@ -56,6 +56,8 @@ pub mod prelude {
     pub use crate::proc::{self, Who};
     pub use anyhow::{self, Context as _, bail};
     pub use nix::errno::Errno;
+    pub use nix::fcntl::OFlag;
+    pub use nix::mount::MsFlags;
     pub use nix::sched::CloneFlags;
 }
 

@@ -17,14 +17,14 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use nix::mount::{MntFlags, MsFlags, mount, umount2};
-use nix::sys::stat::Mode;
+use nix::mount::MsFlags;
 use nix::sys::statvfs::{FsFlags, statvfs};
 use procfs::process::{MountInfo, MountOptFields};
 
 use serde::{Deserialize, Serialize};
 
-use crate::child::{self, Child};
+use crate::child::{self, Child, Cue};
+use crate::op;
 use crate::error::KitError;
 use crate::narrate::Narrate;
 use crate::proc::Who;
@@ -56,82 +56,57 @@ pub enum Propagation {
 }
 
 impl Propagation {
-    fn flag(self) -> (MsFlags, &'static str) {
+    fn flag(self) -> MsFlags {
         match self {
-            Propagation::Shared => (MsFlags::MS_SHARED, "MS_SHARED"),
-            Propagation::Slave => (MsFlags::MS_SLAVE, "MS_SLAVE"),
-            Propagation::Private => (MsFlags::MS_PRIVATE, "MS_PRIVATE"),
-            Propagation::Unbindable => (MsFlags::MS_UNBINDABLE, "MS_UNBINDABLE"),
+            Propagation::Shared => MsFlags::MS_SHARED,
+            Propagation::Slave => MsFlags::MS_SLAVE,
+            Propagation::Private => MsFlags::MS_PRIVATE,
+            Propagation::Unbindable => MsFlags::MS_UNBINDABLE,
         }
     }
 }
 
 /// `mount(NULL, target, NULL, MS_REC?|MS_<TYPE>, NULL)`: change propagation.
 pub fn set_propagation(n: &mut impl Narrate, target: &str, p: Propagation, recursive: bool) -> nix::Result<()> {
-    let (mut flag, name) = p.flag();
-    let shown = if recursive {
+    let mut flag = p.flag();
+    if recursive {
         flag |= MsFlags::MS_REC;
-        format!("MS_REC|{name}")
-    } else {
-        name.to_string()
-    };
-    n.call(
-        format!("mount(NULL, \"{target}\", NULL, {shown}, NULL)"),
-        mount(None::<&str>, target, None::<&str>, flag, None::<&str>),
-    )
+    }
+    n.run(op::Mount::change(target, flag))
 }
 
 /// `mount(source, target, fstype, 0, NULL)`: a new filesystem instance.
 pub fn mount_fs(n: &mut impl Narrate, source: &str, target: &str, fstype: &str) -> nix::Result<()> {
-    n.call(
-        format!("mount(\"{source}\", \"{target}\", \"{fstype}\", 0, NULL)"),
-        mount(Some(source), target, Some(fstype), MsFlags::empty(), None::<&str>),
-    )
+    n.run(op::Mount::fs(source, target, fstype))
 }
 
-/// `mount(source, target, NULL, MS_BIND, NULL)`. `shown` replaces the source
-/// in the narration when it holds a host pid (`/proc/CHILD/ns/uts`).
-pub fn bind_as(n: &mut impl Narrate, source: &str, shown: &str, target: &str) -> nix::Result<()> {
-    n.call(
-        format!("mount(\"{shown}\", \"{target}\", NULL, MS_BIND, NULL)"),
-        mount(Some(source), target, None::<&str>, MsFlags::MS_BIND, None::<&str>),
-    )
+/// `mount(source, target, NULL, MS_BIND, NULL)`; the source may carry a
+/// placeholder ([`op::Arg::child_proc`]: `/proc/<child>/ns/uts`).
+pub fn bind_as(n: &mut impl Narrate, source: op::Arg, target: &str) -> nix::Result<()> {
+    n.run(op::Mount::bind(source, target))
 }
 
 /// `umount2(target, 0)`.
 pub fn unmount(n: &mut impl Narrate, target: &str) -> nix::Result<()> {
-    n.call(format!("umount(\"{target}\")"), umount2(target, MntFlags::empty()))
+    n.run(op::Umount2::new(target))
 }
 
 /// `mkdir(path, 0755)`.
 pub fn mkdir(n: &mut impl Narrate, path: &str) -> nix::Result<()> {
-    n.call(
-        format!("mkdir(\"{path}\", 0755)"),
-        nix::unistd::mkdir(path, Mode::from_bits_truncate(0o755)),
-    )
+    n.run(op::Mkdir::new(path))
 }
 
 /// Create an empty file (a mount point for a bind mount of a file).
 pub fn touch(n: &mut impl Narrate, path: &str) -> nix::Result<()> {
-    use nix::fcntl::{OFlag, open};
-    let res = open(
-        path,
-        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC,
-        Mode::from_bits_truncate(0o644),
-    );
+    use nix::fcntl::OFlag;
     // The descriptor is closed at once: only the file is needed.
-    n.call_shows(format!("open(\"{path}\", O_CREAT|O_EXCL|O_WRONLY, 0644)"), res, |_| {
-        "<fd>".into()
-    })
-    .map(drop)
+    n.run(op::Open::create(path, OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC, 0o644))
+        .map(drop)
 }
 
 /// `pivot_root(new_root, put_old)`.
 pub fn pivot_root(n: &mut impl Narrate, new_root: &str, put_old: &str) -> nix::Result<()> {
-    n.call(
-        format!("pivot_root(\"{new_root}\", \"{put_old}\")"),
-        nix::unistd::pivot_root(new_root, put_old),
-    )
+    n.run(op::PivotRoot::new(new_root, put_old))
 }
 
 /// The mount table of a process.
@@ -283,16 +258,16 @@ pub struct Agent {
 impl Agent {
     /// Fork the child and let it unshare its mount namespace.
     pub fn spawn(n: &mut impl Narrate) -> Result<Agent, KitError> {
-        let mut child = child::spawn(|c| {
+        let mut child = child::spawn(n, |c| {
             crate::ops::unshare_ns(c, nix::sched::CloneFlags::CLONE_NEWNS)?;
-            c.send(&())?;
+            c.tell(Cue::Ready)?;
             while let Some(cmd) = c.recv::<Option<MountCmd>>()? {
                 let res = cmd.apply(c);
                 c.send(&res.map_err(|e| e as i32))?;
             }
             Ok(())
         })?;
-        child.recv::<()>(n)?;
+        child.wait_for(Cue::Ready, n)?;
         Ok(Agent { child })
     }
 
@@ -335,15 +310,8 @@ mod tests {
 
 /// `mount(src, dst, NULL, MS_BIND[|MS_REC], NULL)`.
 pub fn bind(n: &mut impl Narrate, src: &str, dst: &str, recursive: bool) -> nix::Result<()> {
-    let (flags, shown) = if recursive {
-        (MsFlags::MS_BIND | MsFlags::MS_REC, "MS_BIND|MS_REC")
-    } else {
-        (MsFlags::MS_BIND, "MS_BIND")
-    };
-    n.call(
-        format!("mount(\"{src}\", \"{dst}\", NULL, {shown}, NULL)"),
-        mount(Some(src), dst, None::<&str>, flags, None::<&str>),
-    )
+    let rec = if recursive { MsFlags::MS_REC } else { MsFlags::empty() };
+    n.run(op::Mount::bind(src, dst).flags(rec))
 }
 
 /// Make the bind mount at `dst` read-only: `MS_BIND|MS_REMOUNT|MS_RDONLY`.
@@ -353,16 +321,7 @@ pub fn bind(n: &mut impl Narrate, src: &str, dst: &str, recursive: bool) -> nix:
 /// them is what `mount -o remount,bind,ro` does too.
 pub fn remount_readonly(n: &mut impl Narrate, dst: &str) -> nix::Result<()> {
     let kept = kept_flags_of(dst);
-    n.call(
-        format!("mount(NULL, \"{dst}\", NULL, MS_BIND|MS_REMOUNT|MS_RDONLY, NULL)"),
-        mount(
-            None::<&str>,
-            dst,
-            None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | kept,
-            None::<&str>,
-        ),
-    )
+    n.run(op::Mount::change(dst, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY).keeping(kept))
 }
 
 /// The flags a remount of the mount at `path` must keep (see [`kept_flags`]).

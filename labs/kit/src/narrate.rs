@@ -1,6 +1,8 @@
 //! Narration: system calls told like strace, observations, checks and notes.
 //! The same trait serves a step in the lab process and a forked child, which
-//! sends its narration back to the parent.
+//! sends its narration back to the parent. A call is told only by running
+//! its value ([`Narrate::run`], [`crate::op`]): there is no way to print a
+//! call that was not made.
 
 use std::fmt::Display;
 
@@ -19,14 +21,6 @@ pub fn errno_text(e: Errno) -> String {
     format!("{e:?} ({})", e.desc())
 }
 
-/// `unshare(CLONE_NEWUTS) = 0` or `unshare(CLONE_NEWUTS) = -1 EPERM (Operation not permitted)`.
-pub fn call_text<T>(call: &str, res: &Result<T, Errno>) -> String {
-    match res {
-        Ok(_) => format!("{call} = 0"),
-        Err(e) => format!("{call} = -1 {}", errno_text(*e)),
-    }
-}
-
 /// Anything that can tell the reader what happened.
 pub trait Narrate {
     /// Send one event to the report.
@@ -39,28 +33,6 @@ pub trait Narrate {
         self.emit(Event::Call {
             text: crate::op::line(&op, &res),
         });
-        res
-    }
-
-    /// Narrate a system call and hand its result back.
-    fn call<T>(&mut self, call: impl Display, res: Result<T, Errno>) -> Result<T, Errno> {
-        let text = call_text(&call.to_string(), &res);
-        self.emit(Event::Call { text });
-        res
-    }
-
-    /// Narrate a system call whose return value is worth showing (`= 3`).
-    fn call_shows<T>(
-        &mut self,
-        call: impl Display,
-        res: Result<T, Errno>,
-        shown: impl Fn(&T) -> String,
-    ) -> Result<T, Errno> {
-        let text = match &res {
-            Ok(v) => format!("{call} = {}", shown(v)),
-            Err(e) => format!("{call} = -1 {}", errno_text(*e)),
-        };
-        self.emit(Event::Call { text });
         res
     }
 
@@ -144,25 +116,17 @@ mod tests {
     }
 
     #[test]
-    fn calls_read_like_strace() {
+    fn a_call_is_narrated_from_its_value_after_it_ran() {
         let mut s = Sink::default();
-        let _ = s.call("unshare(CLONE_NEWUTS)", Ok::<(), Errno>(()));
-        let _ = s.call("sethostname(\"x\")", Err::<(), Errno>(Errno::EPERM));
-        let _ = s.call_shows("open(\"/f\")", Ok::<i32, Errno>(3), |fd| fd.to_string());
-        let texts: Vec<_> =
-            s.0.iter()
-                .map(|e| match e {
-                    Event::Call { text } => text.as_str(),
-                    _ => "",
-                })
-                .collect();
+        let missing = "/nonexistent/container-labs";
+        let res = s.run(crate::op::Chdir::new(missing));
+        assert_eq!(res, Err(Errno::ENOENT));
+        let Event::Call { text } = &s.0[0] else {
+            panic!("not a call")
+        };
         assert_eq!(
-            texts,
-            [
-                "unshare(CLONE_NEWUTS) = 0",
-                "sethostname(\"x\") = -1 EPERM (Operation not permitted)",
-                "open(\"/f\") = 3"
-            ]
+            text,
+            r#"chdir("/nonexistent/container-labs") = -1 ENOENT (No such file or directory)"#
         );
     }
 

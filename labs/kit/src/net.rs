@@ -301,46 +301,127 @@ pub fn describe(links: &[Link]) -> Vec<String> {
         .collect()
 }
 
-/// Narrate a netlink request like strace would summarize it.
-fn told<T>(n: &mut impl Narrate, text: String, res: Result<T, NetError>) -> Result<T, NetError> {
-    let shown = res.as_ref().map(|_| ()).map_err(NetError::errno);
-    let _ = n.call(text, shown);
-    res
+/// An rtnetlink request that changes the network namespace, as a call
+/// value: one `sendto` on a `NETLINK_ROUTE` socket opened for it (a socket
+/// talks to the namespace it was opened in: the caller's). The reads that
+/// find an interface's index are observations, not narrated.
+#[derive(Debug, Clone, Copy)]
+pub enum Rtnl<'a> {
+    /// `ip link set NAME up`.
+    LinkUp(&'a str),
+    /// `ip link add NAME type veth peer name PEER netns NS`; `shown` names
+    /// the namespace behind the descriptor.
+    AddVeth {
+        /// This end.
+        name: &'a str,
+        /// The other end.
+        peer: &'a str,
+        /// The namespace the other end is made in.
+        peer_ns: BorrowedFd<'a>,
+        /// What the namespace is shown as.
+        shown: &'a str,
+    },
+    /// `ip addr add ADDR/LEN dev NAME`.
+    AddAddress {
+        /// The interface.
+        name: &'a str,
+        /// The address.
+        addr: Ipv4Addr,
+        /// Its prefix length.
+        prefix_len: u8,
+    },
+}
+
+impl std::fmt::Display for Rtnl<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rtnl::LinkUp(name) => write!(f, "sendto(NETLINK_ROUTE, RTM_NEWLINK {{ifname={name:?}, flags=IFF_UP}})"),
+            Rtnl::AddVeth { name, peer, shown, .. } => write!(
+                f,
+                "sendto(NETLINK_ROUTE, RTM_NEWLINK {{ifname={name:?}, kind=\"veth\", peer={{ifname={peer:?}, netns=<{shown}>}}}})"
+            ),
+            Rtnl::AddAddress { name, addr, prefix_len } => write!(
+                f,
+                "sendto(NETLINK_ROUTE, RTM_NEWADDR {{dev={name:?}, local={addr}/{prefix_len}}})"
+            ),
+        }
+    }
+}
+
+impl crate::op::Op for Rtnl<'_> {
+    type Output = ();
+    fn run(&self) -> Result<(), Errno> {
+        let mut nl = Netlink::open().map_err(|e| e.errno())?;
+        let res = match *self {
+            Rtnl::LinkUp(name) => nl.set_up(name),
+            Rtnl::AddVeth { name, peer, peer_ns, .. } => nl.add_veth(name, peer, peer_ns),
+            Rtnl::AddAddress { name, addr, prefix_len } => nl.add_address(name, addr, prefix_len),
+        };
+        res.map_err(|e| e.errno())
+    }
 }
 
 /// `ip link set NAME up`, narrated.
-pub fn link_up(n: &mut impl Narrate, nl: &mut Netlink, name: &str) -> Result<(), NetError> {
-    let res = nl.set_up(name);
-    told(n, format!("sendmsg(RTM_NEWLINK {name} flags=IFF_UP)"), res)
+pub fn link_up(n: &mut impl Narrate, name: &str) -> Result<(), NetError> {
+    n.run(Rtnl::LinkUp(name)).map_err(NetError::Kernel)
 }
 
 /// `ip link add NAME type veth peer name PEER netns NS`, narrated (`shown` names the namespace).
 pub fn add_veth(
     n: &mut impl Narrate,
-    nl: &mut Netlink,
     name: &str,
     peer: &str,
     peer_ns: BorrowedFd<'_>,
     shown: &str,
 ) -> Result<(), NetError> {
-    let res = nl.add_veth(name, peer, peer_ns);
-    told(
-        n,
-        format!("sendmsg(RTM_NEWLINK {name} type veth peer {peer} netns <fd of {shown}>)"),
-        res,
-    )
+    n.run(Rtnl::AddVeth {
+        name,
+        peer,
+        peer_ns,
+        shown,
+    })
+    .map_err(NetError::Kernel)
 }
 
 /// `ip addr add ADDR/LEN dev NAME`, narrated.
-pub fn add_address(
+pub fn add_address(n: &mut impl Narrate, name: &str, addr: Ipv4Addr, prefix_len: u8) -> Result<(), NetError> {
+    n.run(Rtnl::AddAddress { name, addr, prefix_len })
+        .map_err(NetError::Kernel)
+}
+
+/// A TCP listener on `addr`, narrated: `socket`, `bind`, `listen`. With
+/// `port_placeholder`, the port is one the kernel chose on this machine and
+/// is shown as `<port>`.
+pub fn tcp_listener(
     n: &mut impl Narrate,
-    nl: &mut Netlink,
-    name: &str,
-    addr: Ipv4Addr,
-    prefix_len: u8,
-) -> Result<(), NetError> {
-    let res = nl.add_address(name, addr, prefix_len);
-    told(n, format!("sendmsg(RTM_NEWADDR {addr}/{prefix_len} dev {name})"), res)
+    addr: std::net::SocketAddrV4,
+    port_placeholder: bool,
+) -> nix::Result<std::net::TcpListener> {
+    use std::os::fd::AsFd;
+    let fd = n.run(crate::op::TcpSocket)?;
+    n.run(crate::op::Bind {
+        fd: fd.as_fd(),
+        addr,
+        port_placeholder,
+    })?;
+    n.run(crate::op::Listen(fd.as_fd()))?;
+    Ok(std::net::TcpListener::from(fd))
+}
+
+/// A TCP connection to `addr`, narrated: `socket`, `connect`.
+pub fn tcp_connect(
+    n: &mut impl Narrate,
+    addr: std::net::SocketAddrV4,
+    port_placeholder: bool,
+) -> nix::Result<std::net::TcpStream> {
+    use std::os::fd::AsFd;
+    let fd = n.run(crate::op::TcpSocket)?;
+    n.run(crate::op::Connect {
+        fd: fd.as_fd(),
+        addr,
+        port_placeholder,
+    })?;
+    Ok(std::net::TcpStream::from(fd))
 }
 
 /// Interface names in `/proc/net/dev` (the reader's namespace), sorted.

@@ -565,6 +565,35 @@ impl Op for Write<'_> {
     }
 }
 
+/// `pread(fd, buf, len, 0)`: read from the start of a file, whatever the
+/// descriptor's offset; the result is what was read (its length shown).
+#[derive(Debug, Clone, Copy)]
+pub struct Pread<'a> {
+    /// The descriptor.
+    pub fd: BorrowedFd<'a>,
+    /// How many bytes at most.
+    pub len: usize,
+}
+
+impl fmt::Display for Pread<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "pread({}, &buf, {}, 0)", self.fd.as_raw_fd(), self.len)
+    }
+}
+
+impl Op for Pread<'_> {
+    type Output = Vec<u8>;
+    fn run(&self) -> Result<Vec<u8>, Errno> {
+        let mut buf = vec![0u8; self.len];
+        let n = nix::sys::uio::pread(self.fd, &mut buf, 0)?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+    fn shown(&self, out: &Vec<u8>) -> String {
+        out.len().to_string()
+    }
+}
+
 /// A file written whole: `open(path, O_WRONLY)`, one `write`, `close`,
 /// narrated as one line `write(PATH, "content")`.
 #[derive(Debug, Clone)]
@@ -937,6 +966,8 @@ pub enum Prctl {
     AmbientRaise(Capability),
     /// `prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, cap)`.
     AmbientLower(Capability),
+    /// `prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)`: empty the ambient set.
+    AmbientClearAll,
 }
 
 impl fmt::Display for Prctl {
@@ -947,13 +978,14 @@ impl fmt::Display for Prctl {
             Prctl::CapbsetDrop(c) => write!(f, "prctl(PR_CAPBSET_DROP, {})", cap_const(*c)),
             Prctl::AmbientRaise(c) => write!(f, "prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, {})", cap_const(*c)),
             Prctl::AmbientLower(c) => write!(f, "prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, {})", cap_const(*c)),
+            Prctl::AmbientClearAll => f.write_str("prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)"),
         }
     }
 }
 
 /// `CAP_NET_BIND_SERVICE`, as strace names it.
 fn cap_const(c: Capability) -> String {
-    format!("{c:?}")
+    c.to_string().to_uppercase()
 }
 
 impl Op for Prctl {
@@ -966,6 +998,7 @@ impl Op for Prctl {
             Prctl::CapbsetDrop(c) => caps::drop(None, CapSet::Bounding, c).map_err(caps_errno),
             Prctl::AmbientRaise(c) => caps::raise(None, CapSet::Ambient, c).map_err(caps_errno),
             Prctl::AmbientLower(c) => caps::drop(None, CapSet::Ambient, c).map_err(caps_errno),
+            Prctl::AmbientClearAll => caps::clear(None, CapSet::Ambient).map_err(caps_errno),
         }
     }
 }
@@ -1023,20 +1056,247 @@ impl Op for Capset {
     }
 }
 
+/// `chown(path, uid, gid)`.
+#[derive(Debug, Clone)]
+pub struct Chown {
+    /// The file.
+    pub path: Arg,
+    /// Its new owner.
+    pub uid: u32,
+    /// Its new group.
+    pub gid: u32,
+}
+
+impl fmt::Display for Chown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "chown({:?}, {}, {})", self.path.shown(), self.uid, self.gid)
+    }
+}
+
+impl Op for Chown {
+    type Output = ();
+    fn run(&self) -> Result<(), Errno> {
+        nix::unistd::chown(self.path.real(), Some(Uid::from_raw(self.uid)), Some(Gid::from_raw(self.gid)))
+    }
+}
+
+// ---------------------------------------------------------------- sockets
+
+/// `socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP)`: a TCP socket.
+#[derive(Debug, Clone, Copy)]
+pub struct TcpSocket;
+
+impl fmt::Display for TcpSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP)")
+    }
+}
+
+impl Op for TcpSocket {
+    type Output = OwnedFd;
+    fn run(&self) -> Result<OwnedFd, Errno> {
+        use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
+        socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)
+    }
+    fn shown(&self, fd: &OwnedFd) -> String {
+        fd.as_raw_fd().to_string()
+    }
+}
+
+/// `ADDR:PORT`, or `ADDR:<port>` when the port is one the kernel chose on
+/// this machine.
+fn sockaddr(addr: &std::net::SocketAddrV4, port_placeholder: bool) -> String {
+    if port_placeholder {
+        format!("{}:<port>", addr.ip())
+    } else {
+        addr.to_string()
+    }
+}
+
+/// `bind(fd, ADDR:PORT)`.
+#[derive(Debug, Clone, Copy)]
+pub struct Bind<'a> {
+    /// The socket.
+    pub fd: BorrowedFd<'a>,
+    /// Where.
+    pub addr: std::net::SocketAddrV4,
+    /// Show the port as `<port>` (one the kernel chose here).
+    pub port_placeholder: bool,
+}
+
+impl fmt::Display for Bind<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "bind({}, {})", self.fd.as_raw_fd(), sockaddr(&self.addr, self.port_placeholder))
+    }
+}
+
+impl Op for Bind<'_> {
+    type Output = ();
+    fn run(&self) -> Result<(), Errno> {
+        nix::sys::socket::bind(self.fd.as_raw_fd(), &nix::sys::socket::SockaddrIn::from(self.addr))
+    }
+}
+
+/// `listen(fd, backlog)`.
+#[derive(Debug, Clone, Copy)]
+pub struct Listen<'a>(pub BorrowedFd<'a>);
+
+impl fmt::Display for Listen<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "listen({}, 16)", self.0.as_raw_fd())
+    }
+}
+
+impl Op for Listen<'_> {
+    type Output = ();
+    fn run(&self) -> Result<(), Errno> {
+        nix::sys::socket::listen(&self.0, nix::sys::socket::Backlog::new(16).map_err(|_| Errno::EINVAL)?)
+    }
+}
+
+/// `connect(fd, ADDR:PORT)`.
+#[derive(Debug, Clone, Copy)]
+pub struct Connect<'a> {
+    /// The socket.
+    pub fd: BorrowedFd<'a>,
+    /// Where to.
+    pub addr: std::net::SocketAddrV4,
+    /// Show the port as `<port>` (one the kernel chose here).
+    pub port_placeholder: bool,
+}
+
+impl fmt::Display for Connect<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "connect({}, {})", self.fd.as_raw_fd(), sockaddr(&self.addr, self.port_placeholder))
+    }
+}
+
+impl Op for Connect<'_> {
+    type Output = ();
+    fn run(&self) -> Result<(), Errno> {
+        nix::sys::socket::connect(self.fd.as_raw_fd(), &nix::sys::socket::SockaddrIn::from(self.addr))
+    }
+}
+
+// ---------------------------------------------------------------- processes
+
+/// `fork()`, or `clone(CLONE_NEW…|SIGCHLD)` when namespace flags are given:
+/// a new process tied to the caller's life (`PR_SET_PDEATHSIG`), born in
+/// new namespaces with flags. The parent sees the child's pid as `<child>`.
+///
+/// Only the parent narrates it: [`crate::child::spawn_in`] and
+/// [`crate::ops::fork_until_refused`] print the line on the parent's side,
+/// since the child's copy of a narrator would print it twice.
+#[derive(Debug, Clone, Copy)]
+pub struct Fork(pub CloneFlags);
+
+impl Fork {
+    /// `fork()` with no flags, `clone(flags|SIGCHLD)` with some.
+    pub fn new(flags: CloneFlags) -> Self {
+        Fork(flags)
+    }
+
+    /// Make the call: the side of the fork this process is on.
+    pub fn run(&self) -> Result<crate::sys::Forked, Errno> {
+        let res = if self.0.is_empty() {
+            crate::sys::fork_tied()
+        } else {
+            crate::sys::clone_tied(self.0)
+        };
+        res.map_err(|e| e.errno().unwrap_or(Errno::EIO))
+    }
+}
+
+impl fmt::Display for Fork {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("fork()")
+        } else {
+            write!(f, "clone({}|SIGCHLD)", clone_flag_names(self.0))
+        }
+    }
+}
+
+impl Op for Fork {
+    type Output = crate::sys::Forked;
+    fn run(&self) -> Result<crate::sys::Forked, Errno> {
+        Fork::run(self)
+    }
+    fn shown(&self, out: &crate::sys::Forked) -> String {
+        match out {
+            crate::sys::Forked::Parent(_) => "<child>".to_string(),
+            crate::sys::Forked::Child => "0".to_string(),
+        }
+    }
+}
+
+/// `fork()` without the death signal, for a process that must outlive its
+/// parent (see [`crate::sys::fork_untied`]). Narrated by the parent only,
+/// as [`Fork`] is.
+#[derive(Debug, Clone, Copy)]
+pub struct ForkUntied;
+
+impl fmt::Display for ForkUntied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("fork()")
+    }
+}
+
+impl Op for ForkUntied {
+    type Output = crate::sys::Forked;
+    fn run(&self) -> Result<crate::sys::Forked, Errno> {
+        crate::sys::fork_untied().map_err(|e| e.errno().unwrap_or(Errno::EIO))
+    }
+    fn shown(&self, out: &crate::sys::Forked) -> String {
+        Fork(CloneFlags::empty()).shown(out)
+    }
+}
+
+/// Run a fork value and narrate it on the parent's side only: the child
+/// gets `Ok(Forked::Child)` and nothing is printed twice.
+pub fn fork_narrated<O>(n: &mut impl crate::Narrate, op: &O) -> Result<crate::sys::Forked, Errno>
+where
+    O: Op<Output = crate::sys::Forked>,
+{
+    let res = op.run();
+    if !matches!(res, Ok(crate::sys::Forked::Child)) {
+        n.emit(crate::Event::Call { text: line(op, &res) });
+    }
+    res
+}
+
 // ---------------------------------------------------------------- signals
 
-/// `kill(pid, sig)` of a child (its host pid shown as `<child>`).
+/// `kill(pid, sig)`; the host pid is shown as a placeholder.
 #[derive(Debug, Clone, Copy)]
 pub struct Kill {
     /// The process.
     pub pid: Pid,
     /// The signal.
     pub signal: nix::sys::signal::Signal,
+    /// What the pid is shown as.
+    pub shown: &'static str,
+}
+
+impl Kill {
+    /// `kill(<child>, sig)`.
+    pub fn child(pid: Pid, signal: nix::sys::signal::Signal) -> Self {
+        Kill {
+            pid,
+            signal,
+            shown: "<child>",
+        }
+    }
+
+    /// `kill(<shown>, sig)`.
+    pub fn shown_as(pid: Pid, signal: nix::sys::signal::Signal, shown: &'static str) -> Self {
+        Kill { pid, signal, shown }
+    }
 }
 
 impl fmt::Display for Kill {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "kill(<child>, {})", self.signal.as_str())
+        write!(f, "kill({}, {})", self.shown, self.signal.as_str())
     }
 }
 

@@ -9,7 +9,7 @@
 use std::fs;
 
 use nix::errno::Errno;
-use nix::sched::{CloneFlags, unshare};
+use nix::sched::CloneFlags;
 use nix::unistd::{Gid, Uid};
 use serde::Serialize;
 
@@ -125,8 +125,9 @@ pub fn userns_blocker(err: Errno) -> String {
 /// `unshare --user --map-root-user` does. Returns the narration of each call.
 pub fn enter_userns_as_root() -> Result<Vec<String>, (Vec<String>, Errno)> {
     let (uid, gid) = (Uid::effective().as_raw(), Gid::effective().as_raw());
-    let res = unshare(CloneFlags::CLONE_NEWUSER);
-    let said = vec![crate::narrate::call_text("unshare(CLONE_NEWUSER)", &res)];
+    let op = crate::op::Unshare(CloneFlags::CLONE_NEWUSER);
+    let res = crate::op::Op::run(&op);
+    let said = vec![crate::op::line(&op, &res)];
     match res {
         Ok(()) => map_root_to(uid, gid, said),
         Err(e) => Err((said, e)),
@@ -143,13 +144,14 @@ pub fn map_root_to(uid: u32, gid: u32, mut said: Vec<String>) -> Result<Vec<Stri
         ("/proc/self/uid_map", format!("0 {uid} 1")),
         ("/proc/self/gid_map", format!("0 {gid} 1")),
     ] {
-        let res = fs::write(path, &content).map_err(|e| crate::narrate::errno_of_io(&e));
         let shown = if path.ends_with("setgroups") {
             content.clone()
         } else {
             "0 <caller> 1".to_string()
         };
-        said.push(crate::narrate::call_text(&format!("write({path}, \"{shown}\")"), &res));
+        let op = crate::op::WriteFile::new(path, crate::op::Arg::shown_as(content, shown));
+        let res = crate::op::Op::run(&op);
+        said.push(crate::op::line(&op, &res));
         if let Err(e) = res {
             return Err((said, e));
         }

@@ -3,7 +3,10 @@
 //! safe wrappers. Each block says why it is sound.
 //!
 //! Labs are single-threaded programs (the kit starts no threads), which is
-//! what makes `fork` followed by ordinary Rust code in the child sound.
+//! what makes `fork` followed by ordinary Rust code in the child sound. The
+//! fork and clone wrappers check it at run time ([`single_threaded`]) and
+//! refuse to fork a process with other threads, since the child of such a
+//! fork may find a lock (malloc's, stdout's) held forever.
 #![allow(unsafe_code)]
 
 use std::os::unix::process::CommandExt;
@@ -22,13 +25,29 @@ pub enum Forked {
     Child,
 }
 
+/// Whether the calling process has only one thread (`/proc/self/task`
+/// lists one entry): the condition under which running ordinary code in a
+/// forked child is sound. An error when it has more.
+pub fn single_threaded() -> Result<(), KitError> {
+    let threads = std::fs::read_dir("/proc/self/task")
+        .map_err(|e| KitError::io("/proc/self/task", e))?
+        .count();
+    if threads == 1 {
+        Ok(())
+    } else {
+        Err(KitError::Threads(threads))
+    }
+}
+
 /// `fork()`, with the child tied to its parent's life: PR_SET_PDEATHSIG is
-/// SIGKILL, so no child outlives a lab that is killed.
+/// SIGKILL, so no child outlives a lab that is killed. Refused in a process
+/// with more than one thread ([`single_threaded`]).
 pub fn fork_tied() -> Result<Forked, KitError> {
+    single_threaded()?;
     let parent = nix::unistd::getpid();
-    // SAFETY: labs are single-threaded (the kit never starts threads and the
-    // runner runs each lab in its own process), so the child may run any code,
-    // not only async-signal-safe functions. The child leaves through
+    // SAFETY: the process is single-threaded (checked just above; the kit
+    // never starts threads and the runner runs each lab in its own process),
+    // so the child may run any code, not only async-signal-safe functions. The child leaves through
     // `std::process::exit`-free paths (`_exit`) so the parent's buffers and
     // destructors are not run twice.
     match unsafe { nix::unistd::fork() } {
@@ -109,7 +128,8 @@ pub fn interrupted() -> bool {
 /// kernel still kills it when the lab dies), or a cleanup process such as
 /// the cgroup reaper, which ends by itself once its work is done.
 pub fn fork_untied() -> Result<Forked, KitError> {
-    // SAFETY: as in `fork_tied`: labs are single-threaded.
+    single_threaded()?;
+    // SAFETY: as in `fork_tied`: the process is single-threaded (checked).
     match unsafe { nix::unistd::fork() } {
         Ok(ForkResult::Parent { child }) => Ok(Forked::Parent(child)),
         Ok(ForkResult::Child) => Ok(Forked::Child),
@@ -183,12 +203,13 @@ pub fn inherited_fd<T>(n: std::os::fd::RawFd, f: impl FnOnce(std::os::fd::Borrow
 /// stack: the child continues on a copy of the caller's), tied to the parent
 /// like [`fork_tied`]: a new process born in new namespaces.
 pub fn clone_tied(flags: nix::sched::CloneFlags) -> Result<Forked, KitError> {
+    single_threaded()?;
     let parent = nix::unistd::getpid();
     let _ = std::io::Write::flush(&mut std::io::stdout());
     // SAFETY: with a null stack pointer, clone(2) behaves like fork(2): the
     // child runs on a copy-on-write copy of the caller's memory and stack.
-    // Labs are single-threaded (see `fork_tied`), so skipping glibc's fork
-    // handlers leaves no lock held. No CLONE_VM/CLONE_SETTLS/*_TID flag is
+    // The process is single-threaded (checked above), so skipping glibc's
+    // fork handlers leaves no lock held. No CLONE_VM/CLONE_SETTLS/*_TID flag is
     // passed, so the remaining arguments are unused (zero).
     let ret = unsafe {
         libc::syscall(

@@ -311,7 +311,7 @@ fn place(hierarchies: &[Hierarchy], name: &str, on_v1: bool) -> Option<usize> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn fixture(layout: &str, file: &str) -> Option<String> {
@@ -320,7 +320,7 @@ mod tests {
     }
 
     /// Detect from a fixture: every cgroup mount answers with its magic.
-    fn detect(layout: &str) -> Layout {
+    pub(crate) fn detect(layout: &str) -> Layout {
         let mountinfo = fixture(layout, "mountinfo").expect("fixture mountinfo");
         let cgroups = fixture(layout, "cgroups");
         let mounts = MountInfos::from_read(mountinfo.as_bytes()).expect("parses");

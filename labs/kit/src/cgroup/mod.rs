@@ -31,6 +31,7 @@ pub use run::{PARENT, RunGuard};
 use crate::error::KitError;
 use crate::lab::CannotRun;
 use crate::narrate::Narrate;
+use crate::op::{Arg, Mount, WriteFile};
 
 /// The cgroup layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -171,8 +172,10 @@ impl Group {
 
     /// Write `value` to `file`, narrating `shown` instead (a pid).
     pub fn write_shown(&self, n: &mut impl Narrate, file: &str, value: &str, shown: &str) -> Result<(), Errno> {
-        let res = write_file(&self.path.join(file), value);
-        n.call(format!("write({}/{file}, \"{shown}\")", self.shown()), res)
+        n.run(WriteFile::new(
+            Arg::shown_as(self.path.join(file).display().to_string(), format!("{}/{file}", self.shown())),
+            Arg::shown_as(value, shown),
+        ))
     }
 
     /// Read `file`, trimmed.
@@ -360,26 +363,12 @@ pub fn lines_text(lines: &[(String, String)]) -> String {
 /// selects the existing hierarchy. Seen from a cgroup namespace, the mount's
 /// root is the namespace's root.
 pub fn mount_hierarchy(n: &mut impl Narrate, h: &Hierarchy, target: &str) -> Result<(), Errno> {
-    use nix::mount::{MsFlags, mount};
     match h.version {
-        Version::V2 => n.call(
-            format!("mount(\"cgroup2\", \"{target}\", \"cgroup2\", 0, NULL)"),
-            mount(Some("cgroup2"), target, Some("cgroup2"), MsFlags::empty(), None::<&str>),
-        ),
+        Version::V2 => n.run(Mount::fs("cgroup2", target, "cgroup2")),
         Version::V1 => {
             let mut opts = h.controllers.clone();
             opts.extend(h.name.iter().map(|n| format!("name={n}")));
-            let opts = opts.join(",");
-            n.call(
-                format!("mount(\"cgroup\", \"{target}\", \"cgroup\", 0, \"{opts}\")"),
-                mount(
-                    Some("cgroup"),
-                    target,
-                    Some("cgroup"),
-                    MsFlags::empty(),
-                    Some(opts.as_str()),
-                ),
-            )
+            n.run(Mount::fs("cgroup", target, "cgroup").data(opts.join(",")))
         }
     }
 }

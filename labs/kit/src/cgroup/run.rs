@@ -33,6 +33,7 @@ use nix::sys::wait::waitpid;
 use nix::unistd::{AccessFlags, Pid, access, getpid, getppid, mkdir};
 
 use super::{CgroupError, Group, Hierarchy, Layout, Norm, Version, cgroup_of, write_file};
+use crate::op::{Arg, Mkdir, Rmdir, WriteFile};
 use crate::error::KitError;
 use crate::lab::CannotRun;
 use crate::narrate::Narrate;
@@ -257,13 +258,12 @@ impl RunGuard {
                     Err(e) => break Err(e),
                 }
                 // A finishing run may remove the parent between the two calls.
-                match mkdir(&run, Mode::from_bits_truncate(0o755)) {
+                match n.run(shown_mkdir(&norm, &run)) {
                     Err(Errno::ENOENT) if attempt < 5 => continue,
                     other => break other,
                 }
             };
-            n.call(format!("mkdir(\"{}\")", norm.apply(&run.display().to_string())), res)
-                .map_err(|errno| sys_err("mkdir", &run, errno))?;
+            res.map_err(|errno| sys_err("mkdir", &run, errno))?;
             self.made.push(run.clone());
             inherit_cpuset(n, &norm, h, &parent, &run)?;
         }
@@ -284,18 +284,13 @@ impl RunGuard {
                 }
                 for dir in [&parent, &run] {
                     let file = dir.join("cgroup.subtree_control");
-                    let res = write_file(&file, &format!("+{c}"));
-                    n.call(
-                        format!("write({}, \"+{c}\")", norm.apply(&file.display().to_string())),
-                        res,
-                    )
-                    .map_err(|errno| sys_err("write", &file, errno))?;
+                    n.run(WriteFile::new(shown_path(&norm, &file), format!("+{c}")))
+                        .map_err(|errno| sys_err("write", &file, errno))?;
                 }
             }
         }
         let leaf = run.join(name);
-        let res = mkdir(&leaf, Mode::from_bits_truncate(0o755));
-        n.call(format!("mkdir(\"{}\")", norm.apply(&leaf.display().to_string())), res)
+        n.run(shown_mkdir(&norm, &leaf))
             .map_err(|errno| sys_err("mkdir", &leaf, errno))?;
         self.made.push(leaf.clone());
         inherit_cpuset(n, &norm, h, &run, &leaf)?;
@@ -312,8 +307,12 @@ impl RunGuard {
     /// directories of the run that still exist afterwards: none, normally.
     pub fn close(mut self, n: &mut impl Narrate) -> Vec<String> {
         let norm = self.norm();
+        // The teardown also serves the reaper and `Drop`, which tell nothing:
+        // its rmdir(2) of each directory is narrated from the value here.
         self.teardown(&mut |dir, res| {
-            let _ = n.call(format!("rmdir(\"{}\")", norm.apply(&dir.display().to_string())), res);
+            n.emit(crate::Event::Call {
+                text: crate::op::line(&Rmdir(shown_path(&norm, dir)), &res),
+            });
         });
         self.targets()
             .into_iter()
@@ -349,6 +348,19 @@ impl Drop for RunGuard {
     }
 }
 
+/// A cgroup path, shown normalized (`<v2>/container-labs/<run>/…`).
+fn shown_path(norm: &Norm, path: &Path) -> Arg {
+    let real = path.display().to_string();
+    Arg::shown_as(real.clone(), norm.apply(&real))
+}
+
+fn shown_mkdir(norm: &Norm, path: &Path) -> Mkdir {
+    Mkdir {
+        path: shown_path(norm, path),
+        mode: 0o755,
+    }
+}
+
 /// A new v1 cpuset cgroup starts with no CPUs and no memory nodes, and
 /// refuses processes (ENOSPC) until given some: copy the parent's.
 fn inherit_cpuset(n: &mut impl Narrate, norm: &Norm, h: &Hierarchy, from: &Path, to: &Path) -> Result<(), CgroupError> {
@@ -358,11 +370,10 @@ fn inherit_cpuset(n: &mut impl Narrate, norm: &Norm, h: &Hierarchy, from: &Path,
     for file in ["cpuset.cpus", "cpuset.mems"] {
         let value = std::fs::read_to_string(from.join(file)).map_err(|e| KitError::io(from.join(file), e))?;
         let path = to.join(file);
-        let res = write_file(&path, value.trim());
-        n.call(
-            format!("write({}, \"<the parent's>\")", norm.apply(&path.display().to_string())),
-            res,
-        )
+        n.run(WriteFile::new(
+            shown_path(norm, &path),
+            Arg::shown_as(value.trim(), "<the parent's>"),
+        ))
         .map_err(|errno| sys_err("write", &path, errno))?;
     }
     Ok(())

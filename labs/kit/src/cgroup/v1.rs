@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use nix::errno::Errno;
-use nix::sys::signal::{Signal, kill};
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use super::{CgroupError, Group};
@@ -52,10 +52,7 @@ pub fn kill_all(g: &Group, n: &mut impl Narrate) -> Result<(), Errno> {
     let frozen = (g.has("freezer.state") || g.has("cgroup.freeze")) && g.freeze(n, true)?;
     let pids = g.procs().map_err(|_| Errno::EIO)?;
     for pid in pids {
-        n.call(
-            "kill(PID from cgroup.procs, SIGKILL)",
-            kill(Pid::from_raw(pid), Signal::SIGKILL),
-        )?;
+        n.run(crate::op::Kill::shown_as(Pid::from_raw(pid), Signal::SIGKILL, "<pid from cgroup.procs>"))?;
     }
     if frozen {
         g.freeze(n, false)?;
