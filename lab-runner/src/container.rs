@@ -325,4 +325,3 @@ impl Drop for RawMode {
         );
     }
 }
-

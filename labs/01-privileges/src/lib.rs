@@ -230,7 +230,6 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     Ok(())
 }
 
-
 fn open_secret(s: &mut Step<'_>, flags: OFlag) -> anyhow::Result<OwnedFd> {
     Ok(s.run(op::Open::new(SECRET_PATH, flags))?)
 }

@@ -8,7 +8,6 @@ use lab_kit::prelude::*;
 use nix::fcntl::OFlag;
 use std::os::fd::AsFd;
 
-
 /// The lab's declaration.
 pub static LAB: LabDecl = LabDecl {
     id: "03",
@@ -143,7 +142,10 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             enter_root(c)?;
             let by_path = c.run(op::Open::read(MARKER));
             c.send(&by_path.map(drop).map_err(|e| e as i32))?;
-            let text = c.run(op::Pread { fd: fd.as_fd(), len: 64 })?;
+            let text = c.run(op::Pread {
+                fd: fd.as_fd(),
+                len: 64,
+            })?;
             c.send(&String::from_utf8_lossy(&text))?;
             Ok(())
         })?;

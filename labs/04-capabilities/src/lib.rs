@@ -364,7 +364,6 @@ fn check_user(s: &mut Step<'_>, p: &Probe) {
 
 /// A copy of the lab's executable, setuid root, on the scratch tmpfs.
 fn make_setuid_copy(s: &mut Step<'_>) -> anyhow::Result<()> {
-    
     std::fs::copy(exec::SELF_EXE, SETUID_COPY).context("copying the lab's executable")?;
     s.note(format!("The lab copied its own executable to {SETUID_COPY}."));
     s.run(op::Chown {

@@ -3,7 +3,6 @@
 //! inode of those files. `clone`, `unshare` and `setns` create and join them;
 //! a process, an open descriptor or a bind mount keeps one alive.
 
-
 use lab_kit::mount;
 use lab_kit::prelude::*;
 use lab_kit::proc::{NS_TYPES, NsId};
@@ -69,7 +68,10 @@ fn ns_of_file(path: &str) -> anyhow::Result<NsId> {
 
 /// `setns(open(path), CLONE_NEWUTS)` in a new child; what it then reads as hostname.
 fn join_uts(s: &mut impl Narrate, path: &str, shown: &str) -> anyhow::Result<Result<String, Errno>> {
-    let file = s.run(op::Open::new(Arg::shown_as(path, shown), OFlag::O_RDONLY | OFlag::O_CLOEXEC))?;
+    let file = s.run(op::Open::new(
+        Arg::shown_as(path, shown),
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+    ))?;
     let mut joiner = child::spawn(s, |c| {
         let res = c.run(op::Setns::new(&file, CloneFlags::CLONE_NEWUTS));
         let name = res.and_then(|()| gethostname().map(|h| h.to_string_lossy().into_owned()));

@@ -155,11 +155,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         forker.tell(Cue::Release)?;
         let (forked, errno): (u64, Option<i32>) = forker.recv(s)?;
         s.observe("forks that succeeded", forked);
-        s.check_eq(
-            "fork() is refused with",
-            "EAGAIN",
-            refusal(errno).as_str(),
-        );
+        s.check_eq("fork() is refused with", "EAGAIN", refusal(errno).as_str());
         let current = pids.read_u64("pids.current")?;
         s.observe("pids.current", current);
         s.check_eq("exactly pids.max processes exist", &PIDS_MAX, &current);

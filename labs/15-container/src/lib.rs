@@ -11,7 +11,6 @@ use lab_kit::lab::CannotRun;
 use lab_kit::mount;
 use lab_kit::net;
 use lab_kit::prelude::*;
-use lab_kit::privilege;
 use nix::sys::stat::stat;
 use nix::unistd::{Uid, getpid};
 use serde::{Deserialize, Serialize};
@@ -165,11 +164,11 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     let mut ctr = lab.step(&NAMESPACES, |s| {
         // Cgroups first, where they can be written: the process joins them
         // before it unshares its cgroup namespace.
-        let cgroups = match privilege::gate(Privilege::Delegated, s.mode(), s.caller(), None) {
-            Err((status, reason)) => Err(CannotRun { status, reason }),
+        let cgroups = match s.may(Privilege::Delegated) {
+            Err(why) => Err(why),
             Ok(()) => match container::Cgroups::create(s, &CONTAINER_LIMITS) {
                 Ok(cg) => Ok(cg),
-                Err(CgroupError::Cannot(why)) => Err(why),
+                Err(CgroupError::Refused(why)) => Err(CannotRun::from(why)),
                 Err(e) => return Err(e.into()),
             },
         };
@@ -181,7 +180,9 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         }
         pid1.tell(Cue::Placed)?;
         let mut ctr = Container { pid1, cgroups };
-        let Report::Pid(pid) = ctr.report(s)? else { bail!("PID 1 did not say its pid") };
+        let Report::Pid(pid) = ctr.report(s)? else {
+            bail!("PID 1 did not say its pid")
+        };
         s.check_eq("getpid() in the container", &1, &pid);
         for kind in ["user", "mnt", "pid", "uts", "ipc", "net", "cgroup"] {
             let name = s.ns(Who::Pid(init_pid), kind)?;
@@ -196,7 +197,9 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     lab.step(&ROOTFS, |s| {
         ctr.pid1.tell(Cue::Release)?;
-        let Report::Root(listing) = ctr.report(s)? else { bail!("PID 1 did not list its root") };
+        let Report::Root(listing) = ctr.report(s)? else {
+            bail!("PID 1 did not list its root")
+        };
         s.observe("ls / of the new root", listing.join(" "));
         let missing: Vec<&str> = ["bin", "dev", "etc", "proc", "tmp", "usr"]
             .into_iter()
@@ -213,7 +216,11 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     lab.step(&PIVOT, |s| {
         ctr.pid1.tell(Cue::Release)?;
-        let Report::Pivoted { mounts, old_root_listed } = ctr.report(s)? else {
+        let Report::Pivoted {
+            mounts,
+            old_root_listed,
+        } = ctr.report(s)?
+        else {
             bail!("PID 1 did not report its pivot")
         };
         s.observe("mount points inside", mounts.join(" "));
@@ -249,7 +256,12 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         cg.apply(s, &CONTAINER_LIMITS)?;
         told = true;
         ctr.pid1.send(&Limits::Written)?;
-        let Report::Limited { forked, refused, cgroup } = ctr.pid1.recv(s)? else {
+        let Report::Limited {
+            forked,
+            refused,
+            cgroup,
+        } = ctr.pid1.recv(s)?
+        else {
             bail!("PID 1 did not report its forks")
         };
         let outside: Vec<&String> = cgroup.iter().filter(|l| !l.ends_with(":/")).collect();
@@ -309,7 +321,9 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     // ANCHOR: checks
     lab.step(&EXEC, |s| {
         ctr.pid1.tell(Cue::Release)?;
-        let Report::Inside(inside) = ctr.report(s)? else { bail!("PID 1 did not report from inside") };
+        let Report::Inside(inside) = ctr.report(s)? else {
+            bail!("PID 1 did not report from inside")
+        };
         s.check_eq("it is PID 1", &1, &inside.pid);
         s.check_eq("it sees its own hostname", HOSTNAME, inside.hostname.as_str());
         s.check_eq("it sees only lo", "lo", inside.interfaces.join(" ").as_str());

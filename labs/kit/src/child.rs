@@ -106,8 +106,12 @@ impl ChildCtx {
     pub fn wait_for(&mut self, cue: Cue) -> Result<(), KitError> {
         match self.chan.recv()? {
             Some(Msg::Cue(c)) if c == cue => Ok(()),
-            Some(other) => Err(KitError::Channel(format!("waiting for {cue:?}, the parent sent {other:?}"))),
-            None => Err(KitError::Channel(format!("waiting for {cue:?}, the parent closed the channel"))),
+            Some(other) => Err(KitError::Channel(format!(
+                "waiting for {cue:?}, the parent sent {other:?}"
+            ))),
+            None => Err(KitError::Channel(format!(
+                "waiting for {cue:?}, the parent closed the channel"
+            ))),
         }
     }
 
@@ -220,7 +224,9 @@ impl Child {
                 Some(Msg::Cue(c)) if c == cue => return Ok(()),
                 Some(Msg::Error(e)) => return Err(KitError::Child(e)),
                 Some(other) => {
-                    return Err(KitError::Channel(format!("waiting for {cue:?}, the child sent {other:?}")));
+                    return Err(KitError::Channel(format!(
+                        "waiting for {cue:?}, the child sent {other:?}"
+                    )));
                 }
                 None => {
                     let status = waitpid(self.pid, None);
@@ -239,7 +245,9 @@ impl Child {
             match self.chan.recv()? {
                 Some(Msg::Event(e)) => to.emit(e),
                 Some(Msg::Value(v)) => return serde_json::from_value(v).map_err(|e| KitError::Channel(e.to_string())),
-                Some(Msg::Cue(c)) => return Err(KitError::Channel(format!("waiting for a value, the child sent {c:?}"))),
+                Some(Msg::Cue(c)) => {
+                    return Err(KitError::Channel(format!("waiting for a value, the child sent {c:?}")));
+                }
                 Some(Msg::Error(e)) => return Err(KitError::Child(e)),
                 None => {
                     let status = waitpid(self.pid, None);
@@ -264,7 +272,9 @@ impl Child {
                         .map(Some)
                         .map_err(|e| KitError::Channel(e.to_string()));
                 }
-                Some(Msg::Cue(c)) => return Err(KitError::Channel(format!("waiting for a value, the child sent {c:?}"))),
+                Some(Msg::Cue(c)) => {
+                    return Err(KitError::Channel(format!("waiting for a value, the child sent {c:?}")));
+                }
                 Some(Msg::Error(e)) => return Err(KitError::Child(e)),
                 None => return Ok(None),
             }

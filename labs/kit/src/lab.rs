@@ -6,7 +6,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::decl::{LabDecl, Requirement, Rootless, StepDecl};
+use crate::decl::{LabDecl, Privilege, Requirement, Rootless, StepDecl};
 use crate::error::KitError;
 use crate::event::{Event, LabReport, Status};
 use crate::narrate::Narrate;
@@ -29,36 +29,7 @@ pub enum Format {
 #[derive(Debug)]
 pub struct Halt;
 
-/// Returned (inside an error) by a step body that finds at run time that the
-/// step cannot run here: `skip` (a privilege is missing; the kit adds the
-/// re-run command) or `unsupported` (the system lacks the feature). The step
-/// gets that status and reason instead of `fail`.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{reason}")]
-pub struct CannotRun {
-    /// `Skip` or `Unsupported`.
-    pub status: Status,
-    /// Why, naming what is missing.
-    pub reason: String,
-}
-
-impl CannotRun {
-    /// A missing privilege.
-    pub fn skip(reason: impl Into<String>) -> Self {
-        CannotRun {
-            status: Status::Skip,
-            reason: reason.into(),
-        }
-    }
-
-    /// A missing feature.
-    pub fn unsupported(reason: impl Into<String>) -> Self {
-        CannotRun {
-            status: Status::Unsupported,
-            reason: reason.into(),
-        }
-    }
-}
+pub use crate::outcome::CannotRun;
 
 /// Where events go: stdout (JSON lines or human text) and the report.
 struct Sink {
@@ -95,6 +66,8 @@ pub struct Lab {
     sink: Sink,
     next: usize,
     halted: Option<(usize, Status)>,
+    /// Each declared step's gate, decided once before the first step.
+    gates: Vec<Result<(), (Status, String)>>,
 }
 
 /// One step in progress: narrate, observe, check.
@@ -138,6 +111,13 @@ impl Step<'_> {
     /// Who runs it.
     pub fn caller(&self) -> &Caller {
         &self.lab.caller
+    }
+
+    /// Whether this lab, as it runs here, may do what `p` needs (the gate
+    /// its steps pass), for a step that needs more only for a part of it.
+    pub fn may(&self, p: Privilege) -> Result<(), CannotRun> {
+        gate(p, self.lab.mode, &self.lab.caller, self.lab.blocker.as_deref())
+            .map_err(|(status, reason)| CannotRun { status, reason })
     }
 }
 
@@ -186,8 +166,7 @@ impl Lab {
             why: decl.why.into(),
             privilege: decl.privilege.as_str().into(),
         });
-        if let Err((status, reason)) = privilege::gate(decl.privilege, self.mode, &self.caller, self.blocker.as_deref())
-        {
+        if let Some(Err((status, reason))) = self.gates.get(index).cloned() {
             let rerun = (status == Status::Skip).then(|| rerun_command(self.decl));
             self.sink.emit(Event::StepEnd {
                 status,
@@ -216,7 +195,7 @@ impl Lab {
             }
             Err(e) => {
                 // Found at run time: this machine or caller cannot run the step.
-                if let Some(cannot) = e.chain().find_map(|c| c.downcast_ref::<CannotRun>()) {
+                if let Some(cannot) = classify(&e) {
                     let rerun = (cannot.status == Status::Skip).then(|| rerun_command(self.decl));
                     self.sink.emit(Event::StepEnd {
                         status: cannot.status,
@@ -251,7 +230,7 @@ impl Lab {
             let (status, reason) = match status {
                 Status::Skip | Status::Unsupported => {
                     // The gate decides: a later step may need even more.
-                    match privilege::gate(s.privilege, self.mode, &self.caller, self.blocker.as_deref()) {
+                    match self.gates.get(i).cloned().unwrap_or(Ok(())) {
                         Err((st, r)) => (st, r),
                         Ok(()) => (
                             status,
@@ -280,6 +259,40 @@ impl Lab {
         };
         self.sink.emit(Event::LabEnd { status, reason });
     }
+}
+
+/// Whether a step of privilege `p` can run in `mode`; if not, its status and reason.
+pub fn gate(p: Privilege, mode: Mode, caller: &Caller, blocker: Option<&str>) -> Result<(), (Status, String)> {
+    match (p, mode) {
+        (Privilege::None, _) | (_, Mode::Root) | (Privilege::Userns, Mode::Rootless) => Ok(()),
+        (Privilege::Root, _) => Err((Status::Skip, caller.missing_root())),
+        (Privilege::Delegated, _) => crate::cgroup::Layout::read()
+            .map_err(|e| e.to_string())
+            .and_then(|l| crate::cgroup::run::delegated_subtree(&l))
+            .map(drop)
+            .map_err(|why| (Status::Skip, format!("needs root or a delegated cgroup subtree: {why}"))),
+        (Privilege::Userns, Mode::Restricted) => Err((
+            Status::Unsupported,
+            blocker.unwrap_or("no user namespace is available").to_string(),
+        )),
+    }
+}
+
+/// Whether an error that ended a step says the step cannot run here (a
+/// missing privilege or feature) rather than that the kernel behaved
+/// otherwise: the one place where refusals become `skip` or `unsupported`.
+pub fn classify(e: &anyhow::Error) -> Option<CannotRun> {
+    e.chain().find_map(|c| {
+        if let Some(cannot) = c.downcast_ref::<CannotRun>() {
+            return Some(cannot.clone());
+        }
+        match c.downcast_ref::<crate::cgroup::CgroupError>() {
+            Some(crate::cgroup::CgroupError::Refused(r)) => Some(CannotRun::from(r.clone())),
+            _ => c
+                .downcast_ref::<crate::cgroup::Refusal>()
+                .map(|r| CannotRun::from(r.clone())),
+        }
+    })
 }
 
 /// The command that re-runs a lab with privilege. The runner passes its own
@@ -330,6 +343,7 @@ pub fn run_lab(decl: &'static LabDecl, format: Format) -> LabReport {
         sink,
         next: 0,
         halted: None,
+        gates: Vec::new(),
     };
 
     // Every lab reads the kernel's answers in /proc: without it, nothing can
@@ -399,6 +413,11 @@ pub fn run_lab(decl: &'static LabDecl, format: Format) -> LabReport {
         return lab.sink.report;
     }
 
+    lab.gates = decl
+        .steps
+        .iter()
+        .map(|s| gate(s.privilege, lab.mode, &lab.caller, lab.blocker.as_deref()))
+        .collect();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (decl.run)(&mut lab)));
     match outcome {
         Ok(Ok(())) if lab.next < decl.steps.len() && lab.halted.is_none() => {

@@ -24,9 +24,9 @@ use procfs::process::{MountInfo, MountOptFields};
 use serde::{Deserialize, Serialize};
 
 use crate::child::{self, Child, Cue};
-use crate::op;
 use crate::error::KitError;
 use crate::narrate::Narrate;
+use crate::op;
 use crate::proc::Who;
 
 /// Errors reading the mount table.
@@ -100,8 +100,12 @@ pub fn mkdir(n: &mut impl Narrate, path: &str) -> nix::Result<()> {
 pub fn touch(n: &mut impl Narrate, path: &str) -> nix::Result<()> {
     use nix::fcntl::OFlag;
     // The descriptor is closed at once: only the file is needed.
-    n.run(op::Open::create(path, OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC, 0o644))
-        .map(drop)
+    n.run(op::Open::create(
+        path,
+        OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+        0o644,
+    ))
+    .map(drop)
 }
 
 /// `pivot_root(new_root, put_old)`.

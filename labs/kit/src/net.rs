@@ -335,7 +335,10 @@ pub enum Rtnl<'a> {
 impl std::fmt::Display for Rtnl<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Rtnl::LinkUp(name) => write!(f, "sendto(NETLINK_ROUTE, RTM_NEWLINK {{ifname={name:?}, flags=IFF_UP}})"),
+            Rtnl::LinkUp(name) => write!(
+                f,
+                "sendto(NETLINK_ROUTE, RTM_SETLINK {{ifname={name:?}, flags=IFF_UP}})"
+            ),
             Rtnl::AddVeth { name, peer, shown, .. } => write!(
                 f,
                 "sendto(NETLINK_ROUTE, RTM_NEWLINK {{ifname={name:?}, kind=\"veth\", peer={{ifname={peer:?}, netns=<{shown}>}}}})"
@@ -354,7 +357,9 @@ impl crate::op::Op for Rtnl<'_> {
         let mut nl = Netlink::open().map_err(|e| e.errno())?;
         let res = match *self {
             Rtnl::LinkUp(name) => nl.set_up(name),
-            Rtnl::AddVeth { name, peer, peer_ns, .. } => nl.add_veth(name, peer, peer_ns),
+            Rtnl::AddVeth {
+                name, peer, peer_ns, ..
+            } => nl.add_veth(name, peer, peer_ns),
             Rtnl::AddAddress { name, addr, prefix_len } => nl.add_address(name, addr, prefix_len),
         };
         res.map_err(|e| e.errno())

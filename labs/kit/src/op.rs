@@ -1076,7 +1076,11 @@ impl fmt::Display for Chown {
 impl Op for Chown {
     type Output = ();
     fn run(&self) -> Result<(), Errno> {
-        nix::unistd::chown(self.path.real(), Some(Uid::from_raw(self.uid)), Some(Gid::from_raw(self.gid)))
+        nix::unistd::chown(
+            self.path.real(),
+            Some(Uid::from_raw(self.uid)),
+            Some(Gid::from_raw(self.gid)),
+        )
     }
 }
 
@@ -1126,7 +1130,12 @@ pub struct Bind<'a> {
 
 impl fmt::Display for Bind<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "bind({}, {})", self.fd.as_raw_fd(), sockaddr(&self.addr, self.port_placeholder))
+        write!(
+            f,
+            "bind({}, {})",
+            self.fd.as_raw_fd(),
+            sockaddr(&self.addr, self.port_placeholder)
+        )
     }
 }
 
@@ -1167,7 +1176,12 @@ pub struct Connect<'a> {
 
 impl fmt::Display for Connect<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "connect({}, {})", self.fd.as_raw_fd(), sockaddr(&self.addr, self.port_placeholder))
+        write!(
+            f,
+            "connect({}, {})",
+            self.fd.as_raw_fd(),
+            sockaddr(&self.addr, self.port_placeholder)
+        )
     }
 }
 

@@ -13,8 +13,6 @@ use nix::sched::CloneFlags;
 use nix::unistd::{Gid, Uid};
 use serde::Serialize;
 
-use crate::decl::Privilege;
-
 /// How a lab runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -157,24 +155,6 @@ pub fn map_root_to(uid: u32, gid: u32, mut said: Vec<String>) -> Result<Vec<Stri
         }
     }
     Ok(said)
-}
-
-/// Whether a step of privilege `p` can run in `mode`; if not, its status and reason.
-pub fn gate(p: Privilege, mode: Mode, caller: &Caller, blocker: Option<&str>) -> Result<(), (crate::Status, String)> {
-    use crate::Status;
-    match (p, mode) {
-        (Privilege::None, _) | (_, Mode::Root) | (Privilege::Userns, Mode::Rootless) => Ok(()),
-        (Privilege::Root, _) => Err((Status::Skip, caller.missing_root())),
-        (Privilege::Delegated, _) => crate::cgroup::Layout::read()
-            .map_err(|e| e.to_string())
-            .and_then(|l| crate::cgroup::run::delegated_subtree(&l))
-            .map(drop)
-            .map_err(|why| (Status::Skip, format!("needs root or a delegated cgroup subtree: {why}"))),
-        (Privilege::Userns, Mode::Restricted) => Err((
-            Status::Unsupported,
-            blocker.unwrap_or("no user namespace is available").to_string(),
-        )),
-    }
 }
 
 /// Read a sysctl for `lab doctor`.

@@ -81,7 +81,8 @@ fn cgroup_code_paths_on_this_machine() {
         let offered = std::fs::read_to_string(v2.mount.join("cgroup.subtree_control")).unwrap_or_default();
         if let Some(missing) = ["memory", "pids", "cpu"].into_iter().find(|c| !offered.contains(c)) {
             match guard.group_in(&mut n, &v2, "no", &[missing]) {
-                Err(CgroupError::Cannot(c)) => {
+                Err(CgroupError::Refused(r)) => {
+                    let c = lab_kit::outcome::CannotRun::from(r);
                     assert_eq!(c.status, Status::Unsupported);
                     assert!(c.reason.contains(missing), "{}", c.reason);
                 }

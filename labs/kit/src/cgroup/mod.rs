@@ -29,7 +29,6 @@ pub use layout::{Hierarchy, Layout, Version};
 pub use run::{PARENT, RunGuard};
 
 use crate::error::KitError;
-use crate::lab::CannotRun;
 use crate::narrate::Narrate;
 use crate::op::{Arg, Mount, WriteFile};
 
@@ -88,9 +87,45 @@ pub enum CgroupError {
         /// What it held.
         content: String,
     },
-    /// This machine or caller cannot do it: the step is skipped or unsupported.
+    /// This machine or caller cannot do it: why, in the cgroups' terms.
+    /// Which status that gives a step is decided by the kit's outcome
+    /// module ([`CannotRun`]'s `From<Refusal>`), not here.
     #[error("{0}")]
-    Cannot(#[from] CannotRun),
+    Refused(#[from] Refusal),
+}
+
+/// Why cgroups cannot be used here.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Not root, and no cgroup v2 subtree is delegated to the caller.
+    #[error("{0}")]
+    NotDelegated(String),
+    /// The controller is on a v1 hierarchy, which only root may change.
+    #[error(
+        "{what} is on a cgroup v1 hierarchy ({mount}), which only root may change; only a cgroup v2 subtree can be delegated"
+    )]
+    V1NeedsRoot {
+        /// `the pids controller`.
+        what: String,
+        /// The hierarchy's mount point.
+        mount: String,
+    },
+    /// No mounted hierarchy holds the controller: this kernel or system lacks it.
+    #[error("no mounted cgroup hierarchy holds the {0} controller")]
+    NoController(String),
+    /// The controller is not enabled for the children of the run's base cgroup.
+    #[error(
+        "the {controller} controller is not enabled for the children of {base} (its cgroup.subtree_control lacks it), and the lab changes no cgroup it did not create"
+    )]
+    NotEnabled {
+        /// The controller.
+        controller: String,
+        /// The base cgroup, normalized.
+        base: String,
+        /// Whether the base is a subtree delegated to the caller (which its
+        /// owner could change) rather than the system's.
+        delegated: bool,
+    },
 }
 
 /// One cgroup directory in one hierarchy.
@@ -173,7 +208,10 @@ impl Group {
     /// Write `value` to `file`, narrating `shown` instead (a pid).
     pub fn write_shown(&self, n: &mut impl Narrate, file: &str, value: &str, shown: &str) -> Result<(), Errno> {
         n.run(WriteFile::new(
-            Arg::shown_as(self.path.join(file).display().to_string(), format!("{}/{file}", self.shown())),
+            Arg::shown_as(
+                self.path.join(file).display().to_string(),
+                format!("{}/{file}", self.shown()),
+            ),
             Arg::shown_as(value, shown),
         ))
     }

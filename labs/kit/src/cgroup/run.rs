@@ -32,11 +32,11 @@ use nix::sys::stat::Mode;
 use nix::sys::wait::waitpid;
 use nix::unistd::{AccessFlags, Pid, access, getpid, getppid, mkdir};
 
+use super::Refusal;
 use super::{CgroupError, Group, Hierarchy, Layout, Norm, Version, cgroup_of, write_file};
-use crate::op::{Arg, Mkdir, Rmdir, WriteFile};
 use crate::error::KitError;
-use crate::lab::CannotRun;
 use crate::narrate::Narrate;
+use crate::op::{Arg, Mkdir, Rmdir, WriteFile};
 use crate::proc::Who;
 use crate::sys::{self, Forked};
 
@@ -116,7 +116,7 @@ impl RunGuard {
         let scope = if crate::privilege::Caller::read().is_real_root() {
             Scope::Root
         } else {
-            let (dir, cgroup) = delegated_subtree(layout).map_err(CannotRun::skip)?;
+            let (dir, cgroup) = delegated_subtree(layout).map_err(Refusal::NotDelegated)?;
             Scope::Delegated { dir, cgroup }
         };
         let me = Who::This.process()?;
@@ -219,9 +219,11 @@ impl RunGuard {
 
     /// Make cgroup `name` of this run in the hierarchy holding `controller`.
     pub fn group_for(&mut self, n: &mut impl Narrate, controller: &str, name: &str) -> Result<Group, CgroupError> {
-        let h = self.layout.holder(controller).cloned().ok_or_else(|| {
-            CannotRun::unsupported(format!("no mounted cgroup hierarchy holds the {controller} controller"))
-        })?;
+        let h = self
+            .layout
+            .holder(controller)
+            .cloned()
+            .ok_or_else(|| Refusal::NoController(controller.to_string()))?;
         self.group_in(n, &h, name, &[controller])
     }
 
@@ -239,10 +241,10 @@ impl RunGuard {
             .first()
             .map_or("this".to_string(), |c| format!("the {c} controller"));
         if !self.in_scope(h) {
-            return Err(CannotRun::skip(format!(
-                "{what} is on a cgroup v1 hierarchy ({}), which only root may change; only a cgroup v2 subtree can be delegated",
-                h.mount.display()
-            ))
+            return Err(Refusal::V1NeedsRoot {
+                what,
+                mount: h.mount.display().to_string(),
+            }
             .into());
         }
         let norm = self.norm();
@@ -271,14 +273,10 @@ impl RunGuard {
             for c in controllers {
                 let offered = std::fs::read_to_string(parent.join("cgroup.controllers")).unwrap_or_default();
                 if !offered.split_whitespace().any(|o| o == *c) {
-                    let why = format!(
-                        "the {c} controller is not enabled for the children of {} (its cgroup.subtree_control lacks it), \
-                         and the lab changes no cgroup it did not create",
-                        norm.apply(&base.display().to_string())
-                    );
-                    return Err(match self.scope {
-                        Scope::Root => CannotRun::unsupported(why),
-                        Scope::Delegated { .. } => CannotRun::skip(why),
+                    return Err(Refusal::NotEnabled {
+                        controller: c.to_string(),
+                        base: norm.apply(&base.display().to_string()),
+                        delegated: matches!(self.scope, Scope::Delegated { .. }),
                     }
                     .into());
                 }

@@ -52,7 +52,11 @@ pub fn kill_all(g: &Group, n: &mut impl Narrate) -> Result<(), Errno> {
     let frozen = (g.has("freezer.state") || g.has("cgroup.freeze")) && g.freeze(n, true)?;
     let pids = g.procs().map_err(|_| Errno::EIO)?;
     for pid in pids {
-        n.run(crate::op::Kill::shown_as(Pid::from_raw(pid), Signal::SIGKILL, "<pid from cgroup.procs>"))?;
+        n.run(crate::op::Kill::shown_as(
+            Pid::from_raw(pid),
+            Signal::SIGKILL,
+            "<pid from cgroup.procs>",
+        ))?;
     }
     if frozen {
         g.freeze(n, false)?;

@@ -5,8 +5,7 @@
 //! under the run guard, which removes them on every exit path (a reaper
 //! covers SIGKILL).
 
-use crate::cgroup::{CgroupError, Group, Hierarchy, Layout, RunGuard};
-use crate::lab::CannotRun;
+use crate::cgroup::{CgroupError, Group, Hierarchy, Layout, Refusal, RunGuard};
 use crate::narrate::Narrate;
 
 /// A controller a container can be limited by.
@@ -64,15 +63,12 @@ impl Limits {
 
 /// Which hierarchy each controller is placed in, grouped: one entry per
 /// hierarchy, with the controllers it holds. A pure function of the layout.
-pub fn placement(layout: &Layout, controllers: &[Controller]) -> Result<Vec<(Hierarchy, Vec<Controller>)>, CannotRun> {
+pub fn placement(layout: &Layout, controllers: &[Controller]) -> Result<Vec<(Hierarchy, Vec<Controller>)>, Refusal> {
     let mut out: Vec<(Hierarchy, Vec<Controller>)> = Vec::new();
     for c in controllers {
-        let h = layout.holder(c.as_str()).ok_or_else(|| {
-            CannotRun::unsupported(format!(
-                "no mounted cgroup hierarchy holds the {} controller",
-                c.as_str()
-            ))
-        })?;
+        let h = layout
+            .holder(c.as_str())
+            .ok_or_else(|| Refusal::NoController(c.as_str().to_string()))?;
         match out.iter_mut().find(|(held, _)| held.mount == h.mount) {
             Some((_, cs)) => cs.push(*c),
             None => out.push((h.clone(), vec![*c])),

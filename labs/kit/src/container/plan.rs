@@ -14,9 +14,7 @@ use nix::mount::MsFlags;
 
 use super::{DEFAULT_CAPS, DEVICES, NEW_ROOT, PROC_MASKED, PROC_READ_ONLY};
 use crate::narrate::Narrate;
-use crate::op::{
-    Capset, Chdir, CloexecFrom, Mkdir, Mount, Open, PivotRoot, Prctl, Sethostname, Symlink, Umount2,
-};
+use crate::op::{Capset, Chdir, CloexecFrom, Mkdir, Mount, Open, PivotRoot, Prctl, Sethostname, Symlink, Umount2};
 
 /// What the container is made of.
 #[derive(Debug, Clone, PartialEq)]
@@ -301,10 +299,7 @@ impl Plan {
     /// One phase.
     pub fn phase(&self, name: PhaseName) -> &Phase {
         // Every plan has every phase (built in `new`).
-        self.phases
-            .iter()
-            .find(|p| p.name == name)
-            .unwrap_or(&self.phases[0])
+        self.phases.iter().find(|p| p.name == name).unwrap_or(&self.phases[0])
     }
 
     /// Run every phase in order.
@@ -502,7 +497,11 @@ mod tests {
     fn the_assembled_root_holds_usr_read_only_and_the_hosts_layout() {
         let plan = Plan::new(&Config::from("c"), &host());
         let l = lines(plan.phase(PhaseName::Rootfs));
-        let pos = |s: &str| l.iter().position(|x| x == s).unwrap_or_else(|| panic!("{s} not in {l:#?}"));
+        let pos = |s: &str| {
+            l.iter()
+                .position(|x| x == s)
+                .unwrap_or_else(|| panic!("{s} not in {l:#?}"))
+        };
         let tmpfs = pos(r#"mount("rootfs", "/tmp", "tmpfs", MS_NOSUID|MS_NODEV, "mode=0755")"#);
         let usr = pos(r#"mount("/usr", "/tmp/usr", NULL, MS_BIND|MS_REC, NULL)"#);
         let ro = pos("remount /tmp/usr read-only, keeping its locked flags");
@@ -515,7 +514,10 @@ mod tests {
         pos(r#"mount("/dev/null", "/tmp/dev/null", NULL, MS_BIND, NULL)"#);
         pos(r#"mount("devpts", "/tmp/dev/pts", "devpts", MS_NOSUID|MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620")"#);
         let last = l.last().map(String::as_str);
-        assert_eq!(last, Some(r#"mount("tmp", "/tmp/tmp", "tmpfs", MS_NOSUID|MS_NODEV, "mode=1777")"#));
+        assert_eq!(
+            last,
+            Some(r#"mount("tmp", "/tmp/tmp", "tmpfs", MS_NOSUID|MS_NODEV, "mode=1777")"#)
+        );
     }
 
     #[test]
@@ -548,7 +550,11 @@ mod tests {
     fn restrictions_cut_the_bounding_set_first() {
         let l = lines(Plan::new(&Config::from("c"), &host()).phase(PhaseName::Restrict));
         let first_capset = l.iter().position(|x| x.starts_with("capset(")).expect("capset");
-        assert!(l[..first_capset].iter().all(|x| x.starts_with("prctl(PR_CAPBSET_DROP, ")));
+        assert!(
+            l[..first_capset]
+                .iter()
+                .all(|x| x.starts_with("prctl(PR_CAPBSET_DROP, "))
+        );
         assert!(l.contains(&"prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN)".to_string()));
         assert!(!l.contains(&"prctl(PR_CAPBSET_DROP, CAP_CHOWN)".to_string()));
         let tail: Vec<&str> = l[l.len() - 3..].iter().map(String::as_str).collect();
