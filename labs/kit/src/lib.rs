@@ -26,6 +26,7 @@ pub mod narrate;
 pub mod net;
 pub mod op;
 pub mod ops;
+pub mod overlay;
 pub mod privilege;
 pub mod proc;
 pub mod render;
