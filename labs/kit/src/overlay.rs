@@ -341,6 +341,10 @@ pub fn in_proc_filesystems() -> Result<bool, OverlayError> {
 /// Why this kernel lacks overlay, when `/proc/filesystems` does not list it.
 pub const NOT_IN_PROC_FILESYSTEMS: &str = "this kernel has no overlay filesystem (no `overlay` in /proc/filesystems): the overlay module is not loaded, or not built (CONFIG_OVERLAY_FS); load it with `sudo modprobe overlay`";
 
+/// Why overlay refuses (`EIO`) to replace a lower directory in a user
+/// namespace: the opaque xattr cannot be stored in the upper layer.
+pub const NO_USER_XATTRS_IN_UPPER: &str = "overlay could not mark the new directory opaque (EIO): the upper layer's filesystem stores no user.* xattrs, which overlay needs with userxattr (tmpfs has them from Linux 6.6); run the lab as root";
+
 /// When a refused overlay mount means this system cannot run it, why
 /// (naming the cause and the fix); `None` when the refusal is not one of
 /// those, and so a failure. `in_userns`: the mount was made inside a user
@@ -364,10 +368,11 @@ pub fn refusal(errno: Errno, in_userns: bool) -> Option<String> {
     }
 }
 
-/// Mount a container root at `target` (an existing directory): the image's
-/// read-only layers `lower`, the top one first, under a writable layer that
-/// lives on a fresh tmpfs mounted at `rw` (`rw/upper` and its work
-/// directory `rw/work`), so the container's changes vanish with the mount.
+/// Mount a container root at `target`: the image's read-only layers
+/// `lower`, the top one first, under a writable layer that lives on a fresh
+/// tmpfs mounted at `rw` (`rw/upper` and its work directory `rw/work`), so
+/// the container's changes vanish with the mount. `target` and `rw` are
+/// existing directories.
 /// Each call is narrated (`mount`, `mkdir`, `mkdir`, `mount`). Pass
 /// `userxattr` when the caller is in a user namespace. Returns the layers
 /// mounted, whose `upper` holds what the container changed (what `docker
