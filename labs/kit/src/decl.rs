@@ -144,6 +144,7 @@ mechanisms! {
     NsCgroup => "ns-cgroup",
     NsTime => "ns-time",
     Cgroups => "cgroups",
+    Overlayfs => "overlayfs",
 }
 
 impl Serialize for Mechanism {
