@@ -62,12 +62,26 @@ pub fn page(command: Option<&str>) -> Vec<u8> {
     let root = root();
     let sub = command.and_then(|c| root.find_subcommand(c)).cloned();
     let is_root = sub.is_none();
-    // The exit codes get a section of their own below, not clap_mangen's
-    // "EXTRA".
-    let cmd = sub.unwrap_or_else(|| root.clone()).after_help(None::<&str>);
+    let cmd = match sub {
+        Some(sub) => sub,
+        None => root.about(NAME).long_about(DESCRIPTION),
+    };
+    let has_args = cmd.get_arguments().any(|a| !a.is_hide_set());
+    let has_subcommands = cmd.get_subcommands().any(|c| !c.is_hide_set());
+    let man = Man::new(cmd);
     let mut out = Vec::new();
-    // Writing to a Vec cannot fail.
-    let _ = Man::new(cmd).render(&mut out);
+    // Writing to a Vec cannot fail. The sections in the usual order; the
+    // exit codes get one of their own instead of clap_mangen's "EXTRA".
+    let _ = man.render_title(&mut out);
+    let _ = man.render_name_section(&mut out);
+    let _ = man.render_synopsis_section(&mut out);
+    let _ = man.render_description_section(&mut out);
+    if has_args {
+        let _ = man.render_options_section(&mut out);
+    }
+    if has_subcommands {
+        let _ = man.render_subcommands_section(&mut out);
+    }
     let mut extra = Roff::new();
     if is_root || command == Some("run") {
         extra.control("SH", ["EXIT STATUS"]);
@@ -90,14 +104,38 @@ pub fn page(command: Option<&str>) -> Vec<u8> {
     };
     see.extend(SEE_ALSO.iter().map(|s| s.to_string()));
     extra.text([roman(see.join(", "))]);
-    extra.text([
+    extra.control("PP", []).text([
         roman("The guide, with a chapter per lab: "),
         italic("book/"),
         roman(" in the source, built with mdbook."),
     ]);
     let _ = extra.to_writer(&mut out);
+    if is_root {
+        let _ = man.render_version_section(&mut out);
+    }
     out
 }
+
+/// The NAME line of lab(1).
+const NAME: &str = "run, explain and check the container labs";
+
+/// The DESCRIPTION of lab(1).
+const DESCRIPTION: &str = "\
+A Linux container is an ordinary process that the kernel restricts with a \
+handful of mechanisms: privileges and capabilities, chroot and pivot_root, \
+namespaces and cgroups. lab teaches them one at a time, in numbered labs, \
+and proves each step on the running kernel: every lab narrates its system \
+calls like strace, reads back what the kernel did from /proc and /sys, and \
+checks it.
+
+Each lab runs in a fresh process of its own. As root every step runs; \
+without root the labs run inside a user namespace of their own and skip what \
+needs real root, saying why and printing the command that re-runs it. \
+Nothing on the host changes either way.
+
+A step ends pass, fail (the kernel behaved differently from what the lab \
+teaches), skip (a privilege is missing), unsupported (the kernel or the \
+system lacks the feature) or error (the lab itself broke).";
 
 /// Every page: its file name and its roff source.
 pub fn pages() -> Vec<(String, Vec<u8>)> {
@@ -135,10 +173,27 @@ const SEE_ALSO: &[&str] = &[
     "pivot_root(2)",
 ];
 
+/// The command line as completion offers it: clap_complete would also
+/// offer hidden subcommands (the internal `__lab`), so it gets a copy of the
+/// declaration without them.
+fn completable() -> clap::Command {
+    let cli = Cli::command();
+    let mut cmd = clap::Command::new("lab")
+        .bin_name("lab")
+        .disable_help_subcommand(true)
+        .subcommand_required(true)
+        .args(cli.get_arguments().cloned())
+        .subcommands(cli.get_subcommands().filter(|c| !c.is_hide_set()).cloned());
+    if let Some(v) = cli.get_version() {
+        cmd = cmd.version(v.to_string());
+    }
+    cmd
+}
+
 /// The completion script of `shell` for `lab`.
 pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
     let mut out = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "lab", &mut out);
+    clap_complete::generate(shell, &mut completable(), "lab", &mut out);
     out
 }
 
