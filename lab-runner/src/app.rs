@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cli::{Cli, Command, OutputFormat, RunFormat, one_line};
+use crate::cli::{BenchFormat, Cli, Command, OutputFormat, RunFormat, one_line};
 use crate::env::{Readiness, readiness};
 use crate::registry::{LABS, find};
 use crate::{doctor, explain, run};
@@ -27,7 +27,13 @@ pub fn main() -> ExitCode {
     cli.color.apply();
     match cli.command {
         Command::List { format } => list(format),
-        Command::Run { ids, format, timeout } => {
+        Command::Run {
+            ids,
+            format,
+            timeout,
+            quiet,
+            verbose,
+        } => {
             let mut labs = Vec::new();
             for id in &ids {
                 match find(id) {
@@ -43,7 +49,12 @@ pub fn main() -> ExitCode {
             if let Err(e) = lab_kit::sys::catch_interrupts() {
                 eprintln!("warning: {e}");
             }
-            let report = run::run_all(&labs, environment, format, Duration::from_secs(timeout));
+            let verbosity = match (quiet, verbose) {
+                (true, _) => run::Verbosity::Quiet,
+                (_, true) => run::Verbosity::Verbose,
+                _ => run::Verbosity::Normal,
+            };
+            let report = run::run_all(&labs, environment, format, verbosity, Duration::from_secs(timeout));
             let mut out = std::io::stdout().lock();
             let _ = match format {
                 RunFormat::Human => run::print_summary(&report, &mut out),
@@ -53,9 +64,9 @@ pub fn main() -> ExitCode {
             };
             ExitCode::from(report.exit_code())
         }
-        Command::Explain { id } => match find(&id) {
+        Command::Explain { id, no_pager } => match find(&id) {
             Some(l) => {
-                print!("{}", explain::render(l.explanation));
+                let _ = explain::show(l.explanation, no_pager);
                 ExitCode::SUCCESS
             }
             None => usage(&format!("error: unknown lab '{id}' (see `lab list`)")),
@@ -124,8 +135,9 @@ pub fn main() -> ExitCode {
             Ok(report) => {
                 let mut out = std::io::stdout().lock();
                 let _ = match format {
-                    OutputFormat::Human => crate::bench::print(&report, &mut out),
-                    OutputFormat::Json => write_json(&report, &mut out),
+                    BenchFormat::Human => crate::bench::print_table(&report, &mut out),
+                    BenchFormat::Markdown => crate::bench::print(&report, &mut out),
+                    BenchFormat::Json => write_json(&report, &mut out),
                 };
                 ExitCode::SUCCESS
             }
@@ -135,11 +147,20 @@ pub fn main() -> ExitCode {
             }
         },
         Command::Inspect { pid, format } => inspect(pid.as_deref(), format),
+        Command::Completions { shell } => print_bytes(&crate::manpage::completions(shell)),
+        Command::Man { command } => print_bytes(&crate::manpage::page(command.as_deref())),
         Command::RunLab { id, format } => match find(&id) {
             Some(l) => ExitCode::from(lab_kit::lab::exit_code(&lab_kit::lab::run_lab(l, format))),
             None => usage(&format!("error: unknown lab '{id}'")),
         },
     }
+}
+
+/// Generated text on stdout; a closed pipe (`lab man | head`) is no error.
+fn print_bytes(bytes: &[u8]) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(bytes).and_then(|()| out.flush());
+    ExitCode::SUCCESS
 }
 
 fn usage(msg: &str) -> ExitCode {

@@ -5,9 +5,11 @@
 //! host. The whole start of `lab container -- /bin/true` is timed side by
 //! side with bubblewrap and util-linux `unshare` doing the same work, when
 //! they are installed, alternating run by run so that both see the same
-//! machine load.
+//! machine load. A progress bar (indicatif) is drawn on stderr when it is
+//! a terminal, without a ticking thread: the bench forks, and a fork must
+//! not copy a lock another thread holds.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -66,6 +68,65 @@ pub struct BenchReport {
     pub skipped: Vec<String>,
 }
 
+/// What the measuring child tells the parent.
+#[derive(Debug, Serialize, Deserialize)]
+enum FromBench {
+    /// It starts measuring this operation.
+    Measuring(String),
+    /// It is done with one operation, of this many runs.
+    Measured(u64),
+    /// Every sample, and what could not be measured.
+    Done(Vec<(String, Vec<f64>)>, Vec<String>),
+}
+
+/// The operations [`kernel_ops`] measures (or skips): fork, the eight
+/// clones, unshare, two mounts, pivot_root and the cgroup.
+const KERNEL_OPS: u64 = 14;
+
+/// Progress on stderr when it is a terminal; nothing otherwise.
+struct Progress {
+    bar: indicatif::ProgressBar,
+}
+
+impl Progress {
+    fn new(total: u64) -> Self {
+        let bar = if std::io::stderr().is_terminal() {
+            indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr())
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        let style =
+            indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} runs, {elapsed}  {wide_msg}")
+                .map(|s| s.progress_chars("=> "))
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar.set_prefix("lab bench");
+        Progress { bar }
+    }
+
+    fn measuring(&self, what: &str) {
+        self.bar.set_message(what.to_string());
+    }
+
+    fn advance(&self, runs: u64) {
+        self.bar.inc(runs);
+    }
+
+    /// A phase is over: the bar stands where the phase ends, whatever was
+    /// skipped in it.
+    fn reach(&self, pos: u64) {
+        if self.bar.position() < pos {
+            self.bar.set_position(pos);
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
 fn summarize(name: &str, mut us: Vec<f64>) -> Measurement {
     us.sort_by(f64::total_cmp);
     let at = |q: f64| {
@@ -94,8 +155,23 @@ fn elapsed_us(t: Instant) -> f64 {
 }
 
 /// The kernel operations, measured in an isolated child.
-fn kernel_ops(warmup: usize, runs: usize, rootless: bool) -> anyhow::Result<(Vec<Measurement>, Vec<String>)> {
+fn kernel_ops(
+    warmup: usize,
+    runs: usize,
+    rootless: bool,
+    progress: &Progress,
+) -> anyhow::Result<(Vec<Measurement>, Vec<String>)> {
+    let per_op = (warmup + runs) as u64;
     let mut bench = child::spawn(&mut Quiet, move |c| {
+        let step = |c: &mut child::ChildCtx, next: Option<&str>, done: bool| -> anyhow::Result<()> {
+            if done {
+                c.send(&FromBench::Measured(per_op))?;
+            }
+            if let Some(n) = next {
+                c.send(&FromBench::Measuring(n.to_string()))?;
+            }
+            Ok(())
+        };
         if rootless {
             lab_kit::privilege::enter_userns_as_root().map_err(|(_, e)| anyhow::anyhow!("user namespace: {e}"))?;
         }
@@ -104,6 +180,7 @@ fn kernel_ops(warmup: usize, runs: usize, rootless: bool) -> anyhow::Result<(Vec
         let mut out: Vec<(String, Vec<f64>)> = Vec::new();
         let mut skipped: Vec<String> = Vec::new();
 
+        step(c, Some("fork + wait"), false)?;
         out.push((
             "fork + wait".into(),
             time(warmup, runs, || {
@@ -126,6 +203,7 @@ fn kernel_ops(warmup: usize, runs: usize, rootless: bool) -> anyhow::Result<(Vec
         ];
         let all = each.iter().fold(CloneFlags::empty(), |a, (_, f)| a | *f);
         for (name, flags) in each.iter().copied().chain([("all of them", all)]) {
+            step(c, Some(&format!("clone({name}) + wait")), true)?;
             let clone_once = || -> anyhow::Result<f64> {
                 let t = Instant::now();
                 match clone_tied(flags)? {
@@ -143,6 +221,7 @@ fn kernel_ops(warmup: usize, runs: usize, rootless: bool) -> anyhow::Result<(Vec
         // the host's (owned by the initial user namespace) is refused.
         unshare(CloneFlags::CLONE_NEWUTS)?;
         let own_uts = std::fs::File::open("/proc/self/ns/uts")?;
+        step(c, Some("unshare(CLONE_NEWUTS) + setns back"), true)?;
         out.push((
             "unshare(CLONE_NEWUTS) + setns back".into(),
             time(warmup, runs, || {
@@ -154,6 +233,7 @@ fn kernel_ops(warmup: usize, runs: usize, rootless: bool) -> anyhow::Result<(Vec
         ));
         std::fs::create_dir_all("/tmp/mnt")?;
         std::fs::create_dir_all("/tmp/src")?;
+        step(c, Some("mount tmpfs + umount"), true)?;
         out.push((
             "mount tmpfs + umount".into(),
             time(warmup, runs, || {
@@ -163,6 +243,7 @@ fn kernel_ops(warmup: usize, runs: usize, rootless: bool) -> anyhow::Result<(Vec
                 Ok(elapsed_us(t))
             })?,
         ));
+        step(c, Some("bind mount + umount"), true)?;
         out.push((
             "bind mount + umount".into(),
             time(warmup, runs, || {
@@ -178,6 +259,7 @@ fn kernel_ops(warmup: usize, runs: usize, rootless: bool) -> anyhow::Result<(Vec
                 Ok(elapsed_us(t))
             })?,
         ));
+        step(c, Some("pivot_root + detach the old root"), true)?;
         out.push((
             "pivot_root + detach the old root".into(),
             time(warmup, runs, || {
@@ -198,14 +280,22 @@ fn kernel_ops(warmup: usize, runs: usize, rootless: bool) -> anyhow::Result<(Vec
             })?,
         ));
         // Cgroups are the host's: only with real privilege (or delegation).
+        step(c, Some("cgroup: mkdir + rmdir"), true)?;
         match cgroup_mkdir_rmdir(warmup, runs) {
             Ok(us) => out.push(("cgroup: mkdir + rmdir".into(), us)),
             Err(e) => skipped.push(format!("creating and removing a cgroup: {e}")),
         }
-        c.send(&(out, skipped))?;
+        step(c, None, true)?;
+        c.send(&FromBench::Done(out, skipped))?;
         Ok(())
     })?;
-    let (samples, skipped): (Vec<(String, Vec<f64>)>, Vec<String>) = bench.recv(&mut Quiet)?;
+    let (samples, skipped) = loop {
+        match bench.recv::<FromBench>(&mut Quiet)? {
+            FromBench::Measuring(what) => progress.measuring(&what),
+            FromBench::Measured(n) => progress.advance(n),
+            FromBench::Done(samples, skipped) => break (samples, skipped),
+        }
+    };
     bench.wait(&mut Quiet)?;
     Ok((samples.into_iter().map(|(n, s)| summarize(&n, s)).collect(), skipped))
 }
@@ -236,6 +326,7 @@ fn container_starts(
     warmup: usize,
     runs: usize,
     rootless: bool,
+    progress: &Progress,
 ) -> anyhow::Result<(Vec<Measurement>, Vec<Comparison>, Vec<String>)> {
     let exe = std::env::current_exe()?;
     let ours_name = "lab container -- /bin/true".to_string();
@@ -312,8 +403,11 @@ fn container_starts(
     };
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); tools.len()];
     let mut usable = vec![true; tools.len()];
+    let names: Vec<&str> = tools.iter().map(|(n, _)| n.as_str()).collect();
+    progress.measuring(&format!("container starts: {}", names.join(", ")));
     for round in 0..warmup + runs {
         for (i, (name, argv)) in tools.iter().enumerate() {
+            progress.advance(1);
             if !usable[i] {
                 continue;
             }
@@ -348,10 +442,12 @@ fn container_starts(
 
 /// Run `lab container --verbose -- /bin/true` and split its set-up by the
 /// narrated calls: the time before each call since the one before it.
-fn breakdown(runs: usize) -> anyhow::Result<Vec<Measurement>> {
+fn breakdown(runs: usize, progress: &Progress) -> anyhow::Result<Vec<Measurement>> {
     let exe = std::env::current_exe()?;
     let mut by_call: Vec<(String, Vec<f64>)> = Vec::new();
+    progress.measuring("where lab container spends its time (--verbose)");
     for _ in 0..runs {
+        progress.advance(1);
         let t = Instant::now();
         let out = Command::new(&exe)
             .args(["container", "--verbose", "--", "/bin/true"])
@@ -410,11 +506,19 @@ fn breakdown(runs: usize) -> anyhow::Result<Vec<Measurement>> {
 pub fn run(warmup: usize, runs: usize) -> anyhow::Result<BenchReport> {
     let (environment, caller, _) = crate::env::probe();
     let rootless = !caller.is_real_root();
-    let (mut measurements, mut skipped) = kernel_ops(warmup, runs, rootless)?;
-    let (starts, comparisons, more) = container_starts(warmup.min(5), runs.min(100), rootless)?;
+    let (start_warmup, start_runs, breakdown_runs) = (warmup.min(5), runs.min(100), runs.min(20));
+    // Ours, and the other tools when they are installed.
+    let tools = 1 + u64::from(on_path("bwrap")) + u64::from(on_path("unshare"));
+    let kernel = KERNEL_OPS * (warmup + runs) as u64;
+    let starts = tools * (start_warmup + start_runs) as u64;
+    let progress = Progress::new(kernel + starts + breakdown_runs as u64);
+    let (mut measurements, mut skipped) = kernel_ops(warmup, runs, rootless, &progress)?;
+    progress.reach(kernel);
+    let (starts, comparisons, more) = container_starts(start_warmup, start_runs, rootless, &progress)?;
     measurements.extend(starts);
     skipped.extend(more);
-    let breakdown = breakdown(runs.min(20))?;
+    let breakdown = breakdown(breakdown_runs, &progress)?;
+    drop(progress);
     Ok(BenchReport {
         environment,
         warmup,
@@ -433,7 +537,72 @@ fn human_us(us: f64) -> String {
     }
 }
 
-/// The table for people (also the book's).
+/// `rows` as aligned columns under `head` (numbers right-aligned).
+fn columns(head: &[&str], rows: &[Vec<String>], out: &mut impl Write) -> std::io::Result<()> {
+    use colored::Colorize;
+    use unicode_width::UnicodeWidthStr;
+    let widths: Vec<usize> = (0..head.len())
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].width())
+                .chain([head[c].width()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| -> String {
+        let mut l = String::new();
+        for (c, cell) in cells.iter().enumerate() {
+            let pad = " ".repeat(widths[c] - cell.width());
+            if c == 0 {
+                l.push_str(&format!("{cell}{pad}"));
+            } else {
+                l.push_str(&format!("  {pad}{cell}"));
+            }
+        }
+        l
+    };
+    let head: Vec<String> = head.iter().map(|h| h.to_string()).collect();
+    writeln!(out, "{}", line(&head).bold())?;
+    for r in rows {
+        writeln!(out, "{}", line(r))?;
+    }
+    Ok(())
+}
+
+/// The tables for people: aligned columns.
+pub fn print_table(r: &BenchReport, out: &mut impl Write) -> std::io::Result<()> {
+    let row = |m: &Measurement, runs: bool| {
+        let mut v = vec![
+            m.name.clone(),
+            human_us(m.median_us),
+            format!("{} – {}", human_us(m.p10_us), human_us(m.p90_us)),
+        ];
+        if runs {
+            v.push(m.runs.to_string());
+        }
+        v
+    };
+    let rows: Vec<Vec<String>> = r.measurements.iter().map(|m| row(m, true)).collect();
+    columns(&["operation", "median", "10th–90th percentile", "runs"], &rows, out)?;
+    for c in &r.comparisons {
+        writeln!(out, "\n{} / {}: {:.2}×", c.ours, c.theirs, c.ratio)?;
+    }
+    if !r.breakdown.is_empty() {
+        writeln!(
+            out,
+            "\nWhere `lab container -- /bin/true` spends its time (median per run, costliest first):\n"
+        )?;
+        let rows: Vec<Vec<String>> = r.breakdown.iter().map(|m| row(m, false)).collect();
+        columns(&["before the call", "median", "10th–90th percentile"], &rows, out)?;
+    }
+    for s in &r.skipped {
+        writeln!(out, "\nnot measured: {s}")?;
+    }
+    Ok(())
+}
+
+/// Markdown tables (the book's: `book/bench.sh`).
 pub fn print(r: &BenchReport, out: &mut impl Write) -> std::io::Result<()> {
     writeln!(out, "| operation | median | 10th–90th percentile | runs |")?;
     writeln!(out, "|---|---:|---:|---:|")?;

@@ -1,6 +1,7 @@
 //! The command line, declared once: `--help`, the book's CLI reference and
 //! the usage-error tests all come from here.
 
+use clap::builder::{PossibleValue, StringValueParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 use lab_kit::ColorChoice;
 
@@ -47,6 +48,43 @@ pub enum RunFormat {
     Tap,
 }
 
+/// Output formats of `bench`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchFormat {
+    /// For people: aligned columns.
+    Human,
+    /// Markdown tables (the book's).
+    Markdown,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// A lab as the user names it: any string (`lab run` and `lab explain` say
+/// which are unknown), offered to shell completion as the labs' full ids.
+#[derive(Debug, Clone, Copy)]
+pub struct LabIdParser;
+
+impl TypedValueParser for LabIdParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            crate::registry::LABS
+                .iter()
+                .map(|l| PossibleValue::new(l.full_id()).help(l.title)),
+        ))
+    }
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -59,6 +97,7 @@ pub enum Command {
     /// Run labs (all, in order, by default) and check what the kernel did.
     Run {
         /// Labs to run: `06`, `6`, `uts` or `06-uts`. All when none is given.
+        #[arg(value_name = "ID", value_parser = LabIdParser, hide_possible_values = true)]
         ids: Vec<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = RunFormat::Human)]
@@ -66,11 +105,29 @@ pub enum Command {
         /// Seconds a lab may take before it is killed and reported as broken.
         #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
         timeout: u64,
+        /// Print only the summary and what failed or broke (the failing
+        /// steps in full).
+        #[arg(short, long, conflicts_with = "verbose")]
+        quiet: bool,
+        /// Also print how long each step took and what each lab wrote on
+        /// stderr.
+        #[arg(short, long)]
+        verbose: bool,
     },
-    /// Print a lab's explanation.
+    /// Print a lab's explanation, through the pager when it is taller than
+    /// the terminal.
+    ///
+    /// The pager is $LAB_PAGER, else $PAGER, else `less -R`; an empty
+    /// LAB_PAGER or --no-pager prints directly, and so does a stdout that is
+    /// not a terminal. On a terminal the text is wrapped to its width (at
+    /// most 100 columns); elsewhere to 80.
     Explain {
         /// The lab: `06`, `uts` or `06-uts`.
+        #[arg(value_parser = LabIdParser, hide_possible_values = true)]
         id: String,
+        /// Print directly, without the pager.
+        #[arg(long)]
+        no_pager: bool,
     },
     /// Report what this machine offers the labs: kernel, cgroups, user namespaces, privilege.
     Doctor {
@@ -115,10 +172,12 @@ pub enum Command {
     /// Measure what each mechanism costs: fork, clone with each namespace,
     /// mounts, pivot_root, and the whole start of `lab container` side by side
     /// with bubblewrap and util-linux unshare when they are installed.
+    ///
+    /// A progress bar is drawn on stderr when it is a terminal.
     Bench {
         /// Output format.
-        #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
-        format: OutputFormat,
+        #[arg(long, value_enum, default_value_t = BenchFormat::Human)]
+        format: BenchFormat,
         /// Timed runs of each operation.
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(5..=100_000))]
         runs: u64,
@@ -136,6 +195,24 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
         format: OutputFormat,
+    },
+    /// Print a shell's completion script for `lab`.
+    ///
+    /// bash: `source <(lab completions bash)`, or save it as
+    /// ~/.local/share/bash-completion/completions/lab. zsh: save it as
+    /// `_lab` in a directory of $fpath. fish: save it as
+    /// ~/.config/fish/completions/lab.fish.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) of `lab`, or of one of its commands:
+    /// `lab man | man -l -`, `lab man run | man -l -`.
+    Man {
+        /// The command whose page to print (`run` for lab-run(1)).
+        #[arg(value_name = "COMMAND", value_parser = crate::manpage::PageParser, hide_possible_values = true)]
+        command: Option<String>,
     },
     /// Internal: run one lab in this process (the runner re-executes itself).
     #[command(name = "__lab", hide = true)]

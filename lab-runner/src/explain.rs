@@ -1,48 +1,29 @@
-//! `lab explain`: a lab's Markdown, drawn for a terminal.
+//! `lab explain`: a lab's Markdown, drawn for a terminal (see
+//! [`crate::markdown`]) and shown through the pager when it is taller than
+//! the screen.
 
-use colored::Colorize;
+use std::io::IsTerminal;
 
-/// Render the lab's Markdown for a terminal: headings bold, `code` highlighted.
-pub fn render(markdown: &str) -> String {
-    let mut out = String::new();
-    let mut in_code = false;
-    for line in markdown.lines() {
-        if line.starts_with("```") {
-            in_code = !in_code;
-            continue;
-        }
-        if in_code {
-            out.push_str(&format!("    {}\n", line.cyan()));
-        } else if let Some(h) = line.strip_prefix('#') {
-            out.push_str(&format!("{}\n", h.trim_start_matches('#').trim().bold().underline()));
-        } else {
-            out.push_str(&inline_code(line));
-            out.push('\n');
-        }
+use crate::markdown::{Look, render};
+
+/// The width text is wrapped to when stdout is not a terminal.
+pub const PIPE_WIDTH: usize = 80;
+
+/// How `lab explain` draws on this process's stdout: the terminal's width
+/// (at most 100 columns) and OSC 8 links on a terminal, styles when colour
+/// is on (`--color`, `NO_COLOR`).
+pub fn look() -> Look {
+    let columns = lab_kit::render::terminal_columns();
+    let color = colored::control::SHOULD_COLORIZE.should_colorize();
+    Look {
+        color,
+        hyperlinks: color && std::io::stdout().is_terminal(),
+        width: columns.unwrap_or(PIPE_WIDTH),
     }
-    out
 }
 
-fn inline_code(line: &str) -> String {
-    let mut out = String::new();
-    for (i, part) in line.split('`').enumerate() {
-        if i % 2 == 1 {
-            out.push_str(&part.cyan().to_string());
-        } else {
-            out.push_str(part);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn drops_fences_and_marks() {
-        colored::control::set_override(false);
-        assert_eq!(
-            super::render("# Title\ntext `x`\n```\ncode\n```\n"),
-            "Title\ntext x\n    code\n"
-        );
-    }
+/// Print a lab's explanation, through the pager unless `no_pager`.
+pub fn show(markdown: &str, no_pager: bool) -> std::io::Result<()> {
+    let text = render(markdown, &look());
+    crate::pager::show(&text, !no_pager)
 }

@@ -10,5 +10,8 @@ pub mod doctor;
 pub mod env;
 pub mod explain;
 pub mod formats;
+pub mod manpage;
+pub mod markdown;
+pub mod pager;
 pub mod registry;
 pub mod run;

@@ -63,6 +63,129 @@ impl RunReport {
     }
 }
 
+/// How much of a human run is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    /// The summary, and the steps (and labs) that failed or broke, in full.
+    Quiet,
+    /// Everything the labs narrate.
+    Normal,
+    /// Also how long each step took and what each lab wrote on stderr.
+    Verbose,
+}
+
+/// Draws a run's events for people, at a verbosity. Quiet, a lab's events
+/// are drawn into buffers first (so that the result line still counts every
+/// step) and reach stdout only when a step or the lab fails or breaks.
+pub struct Human {
+    renderer: Renderer,
+    verbosity: Verbosity,
+    header: Vec<u8>,
+    header_shown: bool,
+    step: Vec<u8>,
+    in_step: bool,
+    step_started: Option<Instant>,
+}
+
+impl Human {
+    /// Drawing for this process's stdout.
+    pub fn new(verbosity: Verbosity) -> Self {
+        Human {
+            renderer: Renderer::default(),
+            verbosity,
+            header: Vec::new(),
+            header_shown: false,
+            step: Vec::new(),
+            in_step: false,
+            step_started: None,
+        }
+    }
+
+    /// Draw one event.
+    pub fn show(&mut self, event: &Event) {
+        let mut out = std::io::stdout().lock();
+        if self.verbosity != Verbosity::Quiet {
+            let _ = self.renderer.render(event, &mut out);
+            if self.verbosity == Verbosity::Verbose {
+                self.timing(event, &mut out);
+            }
+            return;
+        }
+        let failed = |s: &Status| matches!(s, Status::Fail | Status::Error);
+        match event {
+            Event::LabStart { .. } => {
+                self.header.clear();
+                self.step.clear();
+                self.header_shown = false;
+                self.in_step = false;
+                let _ = self.renderer.render(event, &mut self.header);
+            }
+            Event::StepStart { .. } => {
+                self.step.clear();
+                self.in_step = true;
+                let _ = self.renderer.render(event, &mut self.step);
+            }
+            Event::StepEnd { status, .. } => {
+                let _ = self.renderer.render(event, &mut self.step);
+                if failed(status) {
+                    self.flush(&mut out);
+                }
+                self.step.clear();
+                self.in_step = false;
+            }
+            Event::LabEnd { status, .. } => {
+                let _ = self.renderer.render(event, &mut self.step);
+                if failed(status) {
+                    self.flush(&mut out);
+                }
+                self.step.clear();
+            }
+            _ if self.in_step => {
+                let _ = self.renderer.render(event, &mut self.step);
+            }
+            _ => {
+                let _ = self.renderer.render(event, &mut self.header);
+            }
+        }
+    }
+
+    /// The lab's header (once) and the buffered step, to stdout.
+    fn flush(&mut self, out: &mut impl Write) {
+        if !self.header_shown {
+            let _ = out.write_all(&self.header);
+            self.header_shown = true;
+        }
+        let _ = out.write_all(&self.step);
+    }
+
+    fn timing(&mut self, event: &Event, out: &mut impl Write) {
+        use colored::Colorize;
+        match event {
+            Event::StepStart { .. } => self.step_started = Some(Instant::now()),
+            Event::StepEnd { .. } => {
+                if let Some(t) = self.step_started.take() {
+                    let took = format!("took {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+                    let _ = writeln!(out, "        {}", took.dimmed());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// What a lab wrote on stderr, when verbose.
+    fn stderr(&mut self, text: &str) {
+        use colored::Colorize;
+        if self.verbosity != Verbosity::Verbose || text.trim().is_empty() {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "  {}", "stderr of the lab:".dimmed());
+        for line in text.lines() {
+            let _ = writeln!(out, "      {}", line.dimmed());
+        }
+    }
+}
+
 enum Line {
     Out(String),
     Eof,
@@ -105,7 +228,7 @@ fn stop_group(child: &mut Child) {
 }
 
 /// Run one lab in a child process and fold its events.
-pub fn run_one(decl: &LabDecl, timeout: Duration, mut human: Option<&mut Renderer>) -> LabReport {
+pub fn run_one(decl: &LabDecl, timeout: Duration, mut human: Option<&mut Human>) -> LabReport {
     let start = Instant::now();
     let mut report = LabReport {
         id: decl.id.into(),
@@ -192,8 +315,8 @@ pub fn run_one(decl: &LabDecl, timeout: Duration, mut human: Option<&mut Rendere
                 Ok(e)
             }) {
                 Ok(event) => {
-                    if let Some(r) = human.as_deref_mut() {
-                        let _ = r.render(&event, &mut std::io::stdout().lock());
+                    if let Some(h) = human.as_deref_mut() {
+                        h.show(&event);
                     }
                 }
                 Err(e) => {
@@ -213,6 +336,9 @@ pub fn run_one(decl: &LabDecl, timeout: Duration, mut human: Option<&mut Rendere
     let status = child.wait();
     let stderr = erx.recv_timeout(Duration::from_secs(1)).unwrap_or_default();
     report.duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    if let Some(h) = human.as_deref_mut() {
+        h.stderr(&stderr);
+    }
     if report.status.is_none() && problem.is_none() {
         problem = Some(match status {
             Ok(s) => format!("the lab process ended ({s}) before reporting its end"),
@@ -235,7 +361,7 @@ pub fn run_one(decl: &LabDecl, timeout: Duration, mut human: Option<&mut Rendere
                     status: r.status.unwrap_or(Status::Error),
                     reason: r.reason.clone(),
                 };
-                let _ = h.render(&event, &mut std::io::stdout().lock());
+                h.show(&event);
             }
             r
         }
@@ -281,11 +407,17 @@ fn reap_orphans(grace: Option<Duration>) {
 }
 
 /// Run `labs` in order.
-pub fn run_all(labs: &[&LabDecl], environment: Environment, format: RunFormat, timeout: Duration) -> RunReport {
+pub fn run_all(
+    labs: &[&LabDecl],
+    environment: Environment,
+    format: RunFormat,
+    verbosity: Verbosity,
+    timeout: Duration,
+) -> RunReport {
     // Orphans of a lab (a grandchild whose parent died) come to the runner,
     // which reaps them, instead of to whatever PID 1 the machine has.
     let _ = nix::sys::prctl::set_child_subreaper(true);
-    let mut renderer = Renderer::default();
+    let mut renderer = Human::new(verbosity);
     let mut reports = Vec::new();
     for decl in labs {
         if lab_kit::sys::interrupted() {

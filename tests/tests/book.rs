@@ -5,7 +5,8 @@
 //!   `explain.md`, anchored code from its `src/lib.rs` and its generated run;
 //! - every `{{#include}}` names a file and an anchor that exist;
 //! - the generated parts (`book/src/generated/`: the CLI reference from clap,
-//!   statuses and exit codes, each lab's steps and what each lab prints as
+//!   its manual pages and completion scripts, statuses and exit codes, each
+//!   lab's steps and what each lab prints as
 //!   root, rootless and without user namespaces) equal what the code
 //!   produces now. `BOOK_UPDATE=1 cargo test -p container-labs-tests --test book`
 //!   (as root) rewrites them;
@@ -198,6 +199,15 @@ fn plain_parts() -> Vec<(String, String)> {
     ];
     for lab in LABS {
         parts.push((format!("steps-{}.md", lab.full_id()), steps(lab)));
+    }
+    // The manual pages and completion scripts `lab man` and `lab
+    // completions` print, for the reader to download and for the Debian
+    // package (lab-runner/Cargo.toml) to install.
+    for (name, bytes) in lab_runner::manpage::pages()
+        .into_iter()
+        .chain(lab_runner::manpage::packaged_completions())
+    {
+        parts.push((name, String::from_utf8(bytes).expect("generated text is UTF-8")));
     }
     parts
 }

@@ -40,6 +40,14 @@ fn misuse_is_one_line_and_exit_2() {
         &["inspect", "4194305"],
         &["inspect", "1", "2"],
         &["inspect", "1", "--format", "yaml"],
+        &["completions"],
+        &["completions", "tcsh"],
+        &["man", "frob"],
+        &["man", "run", "list"],
+        &["run", "-q", "-v"],
+        &["explain", "06", "--pager"],
+        &["bench", "--format", "html"],
+        &["bench", "--runs", "1"],
     ];
     for args in cases {
         let out = lab(args);

@@ -1,9 +1,16 @@
 //! Human output: the same events the JSON protocol carries, drawn for a
-//! terminal. Colour follows `--color` and `NO_COLOR`.
+//! terminal. Colour follows `--color` and `NO_COLOR`. On a terminal the
+//! "why" lines and notes are wrapped to its width (`TIOCGWINSZ` through
+//! `terminal_size`, at most [`MAX_COLUMNS`]); anywhere else at the fixed
+//! width the book's generated runs were made with, so that a pipe or a file
+//! reads the same on every machine.
 
 use std::io::{IsTerminal, Write};
 
 use colored::{ColoredString, Colorize};
+use textwrap::core::Word;
+use textwrap::{WordSeparator, WordSplitter, WrapAlgorithm};
+use unicode_width::UnicodeWidthChar;
 
 use crate::event::{Event, Status};
 
@@ -44,10 +51,20 @@ pub fn status_word(s: Status) -> ColoredString {
 }
 
 /// Draws events as they arrive.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Renderer {
     steps: usize,
     counts: [usize; 5],
+    /// Columns of the terminal on stdout, or `None` for a pipe or a file.
+    columns: Option<usize>,
+}
+
+impl Default for Renderer {
+    /// A renderer for this process's stdout: wrapped to the terminal's
+    /// width when it is one.
+    fn default() -> Self {
+        Renderer::with_columns(terminal_columns())
+    }
 }
 
 fn idx(s: Status) -> usize {
@@ -62,7 +79,48 @@ fn idx(s: Status) -> usize {
 
 const INDENT: &str = "      ";
 
+/// The widest a terminal's text is wrapped: longer lines read badly.
+pub const MAX_COLUMNS: usize = 100;
+
+/// The width "why" lines and notes are wrapped at when stdout is not a
+/// terminal (the book's generated runs, logs, `| less`).
+pub const PLAIN_WIDTH: usize = 66;
+
+/// The rule under a lab's title, when stdout is not a terminal.
+const RULE: usize = 72;
+
+/// The columns of the terminal on stdout, at most [`MAX_COLUMNS`]; `None`
+/// when stdout is not a terminal (or its size is unknown).
+pub fn terminal_columns() -> Option<usize> {
+    let out = std::io::stdout();
+    if !out.is_terminal() {
+        return None;
+    }
+    let (w, _) = terminal_size::terminal_size_of(&out)?;
+    Some(usize::from(w.0).min(MAX_COLUMNS)).filter(|&c| c > 0)
+}
+
 impl Renderer {
+    /// A renderer that wraps for a terminal of `columns`, or at
+    /// [`PLAIN_WIDTH`] with `None`.
+    pub fn with_columns(columns: Option<usize>) -> Self {
+        Renderer {
+            steps: 0,
+            counts: [0; 5],
+            columns,
+        }
+    }
+
+    /// Text after `indent` columns of prefix: the rest of the terminal's
+    /// width, or [`PLAIN_WIDTH`] (a narrow terminal still gets a readable
+    /// column rather than one word a line).
+    fn width_after(&self, indent: usize) -> usize {
+        match self.columns {
+            Some(c) => c.saturating_sub(indent).max(20),
+            None => PLAIN_WIDTH,
+        }
+    }
+
     /// Render one event to `out`.
     pub fn render(&mut self, e: &Event, out: &mut impl Write) -> std::io::Result<()> {
         match e {
@@ -79,7 +137,8 @@ impl Renderer {
                     title.bold(),
                     format!("[{mode}]").dimmed()
                 )?;
-                writeln!(out, "{}", "─".repeat(72).dimmed())?;
+                let rule = self.columns.map_or(RULE, |c| c.min(RULE));
+                writeln!(out, "{}", "─".repeat(rule).dimmed())?;
             }
             Event::Setup { text } => writeln!(out, "  {} {}", "setup".dimmed(), text.blue())?,
             Event::StepStart {
@@ -97,7 +156,7 @@ impl Renderer {
                     title.bold(),
                     format!("({privilege})").dimmed()
                 )?;
-                for line in wrap(why, 66) {
+                for line in wrap(why, self.width_after(INDENT.len())) {
                     writeln!(out, "{INDENT}{}", line.italic())?;
                 }
             }
@@ -125,7 +184,7 @@ impl Renderer {
                 let lines = if text.contains("  ") {
                     text.lines().map(String::from).collect()
                 } else {
-                    wrap(text, 66)
+                    wrap(text, self.width_after(INDENT.len() + "note ".len()))
                 };
                 for line in lines {
                     writeln!(out, "{INDENT}{} {}", "note".dimmed(), line)?;
@@ -162,23 +221,67 @@ impl Renderer {
     }
 }
 
-/// Greedy word wrap.
+/// Wrap `text` into lines of at most `width` columns, measured with
+/// `unicode-width` (a wide character takes two). Runs of whitespace become
+/// one space; lines break only where [`break_offsets`] allows, and a word
+/// wider than the line stands alone on its line, unbroken.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.is_empty() {
+        return Vec::new();
     }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
+    let options = textwrap::Options::new(width)
+        .break_words(false)
+        .word_separator(WordSeparator::Custom(words))
+        // textwrap would also split `--make-rprivate` at its hyphens.
+        .word_splitter(WordSplitter::NoHyphenation)
+        .wrap_algorithm(WrapAlgorithm::FirstFit);
+    textwrap::wrap(&text, options)
+        .into_iter()
+        .map(|l| l.into_owned())
+        .collect()
+}
+
+/// `text` cut at [`break_offsets`], as textwrap's words (each with the
+/// spaces after it).
+fn words(text: &str) -> Box<dyn Iterator<Item = Word<'_>> + '_> {
+    let mut start = 0;
+    let mut cuts = break_offsets(text);
+    cuts.push(text.len());
+    Box::new(cuts.into_iter().filter_map(move |end| {
+        let piece = &text[start..end];
+        start = end;
+        (!piece.is_empty()).then(|| Word::from(piece))
+    }))
+}
+
+fn is_wide(c: char) -> bool {
+    c.width() == Some(2)
+}
+
+/// The byte offsets in `text` where a line may start: after a run of
+/// spaces, and at a Unicode line-break opportunity (UAX #14) next to a wide
+/// character, where East Asian text, which has no spaces, may break. Not
+/// after the `/` of a path or the `-` of an option, where UAX #14 would
+/// also allow it.
+pub fn break_offsets(text: &str) -> Vec<usize> {
+    let mut cuts: Vec<usize> = text
+        .char_indices()
+        .zip(text.chars().skip(1))
+        .filter(|((_, c), next)| *c == ' ' && *next != ' ')
+        .map(|((i, _), _)| i + 1)
+        .collect();
+    let wide_around = |at: usize| {
+        text[..at].chars().next_back().is_some_and(is_wide) || text[at..].chars().next().is_some_and(is_wide)
+    };
+    cuts.extend(
+        unicode_linebreak::linebreaks(text)
+            .map(|(at, _)| at)
+            .filter(|&at| at > 0 && at < text.len() && wide_around(at)),
+    );
+    cuts.sort_unstable();
+    cuts.dedup();
+    cuts
 }
 
 #[cfg(test)]
@@ -188,7 +291,53 @@ mod tests {
     #[test]
     fn wraps_on_words() {
         assert_eq!(wrap("a bb ccc dddd", 6), ["a bb", "ccc", "dddd"]);
+        assert_eq!(wrap("a  bb\n ccc", 4), ["a bb", "ccc"]);
         assert!(wrap("", 10).is_empty());
+        assert!(wrap(" \n ", 10).is_empty());
+    }
+
+    #[test]
+    fn paths_and_options_stay_whole() {
+        assert_eq!(
+            wrap("see /proc/self/ns/uts and --make-rprivate now", 12),
+            ["see", "/proc/self/ns/uts", "and", "--make-rprivate", "now"]
+        );
+    }
+
+    #[test]
+    fn wide_characters_take_two_columns_and_may_break_between() {
+        // Ten wide characters are 20 columns: 8 columns hold four of them.
+        assert_eq!(wrap("名前空間はプロセスの", 8), ["名前空間", "はプロセ", "スの"]);
+        // UAX #14: no line starts with a full stop.
+        assert_eq!(wrap("名前空間。です", 8), ["名前空", "間。です"]);
+        // Latin text next to wide characters breaks at the spaces only.
+        assert_eq!(wrap("uts 名前 /proc/self", 9), ["uts 名前", "/proc/self"]);
+    }
+
+    #[test]
+    fn a_terminal_gets_its_width_and_a_pipe_the_plain_one() {
+        let why = "word ".repeat(40);
+        let lines = |columns| {
+            let mut r = Renderer::with_columns(columns);
+            let mut out = Vec::new();
+            let e = Event::StepStart {
+                index: 0,
+                title: "t".into(),
+                why: why.clone(),
+                privilege: "none".into(),
+            };
+            colored::control::set_override(false);
+            r.render(&e, &mut out).expect("write to vec");
+            String::from_utf8(out)
+                .expect("utf-8")
+                .lines()
+                .skip(2)
+                .map(|l| l.chars().count())
+                .max()
+        };
+        assert_eq!(lines(None), Some(INDENT.len() + 64), "66 columns hold 13 words of 5");
+        assert_eq!(lines(Some(40)), Some(INDENT.len() + 34));
+        assert_eq!(lines(Some(100)), Some(INDENT.len() + 94));
     }
 
     #[test]
