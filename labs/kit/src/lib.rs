@@ -18,6 +18,7 @@ pub mod decl;
 pub mod error;
 pub mod event;
 pub mod exec;
+pub mod exercise;
 pub mod inspect;
 pub mod ipc;
 pub mod lab;
