@@ -27,7 +27,13 @@ pub fn main() -> ExitCode {
     cli.color.apply();
     match cli.command {
         Command::List { format } => list(format),
-        Command::Run { ids, format, timeout } => {
+        Command::Run {
+            ids,
+            format,
+            timeout,
+            step,
+        } => {
+            let _ = step;
             let mut labs = Vec::new();
             for id in &ids {
                 match find(id) {
@@ -135,6 +141,7 @@ pub fn main() -> ExitCode {
             }
         },
         Command::Inspect { pid, format } => inspect(pid.as_deref(), format),
+        Command::Exercise(command) => crate::exercise::main(command),
         Command::RunLab { id, format } => match find(&id) {
             Some(l) => ExitCode::from(lab_kit::lab::exit_code(&lab_kit::lab::run_lab(l, format))),
             None => usage(&format!("error: unknown lab '{id}'")),

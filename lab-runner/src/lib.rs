@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cli;
 pub mod doctor;
 pub mod env;
+pub mod exercise;
 pub mod explain;
 pub mod formats;
 pub mod registry;

@@ -1,0 +1,2 @@
+unshare --uts sh -c 'hostname myhost; exec sleep 1000' &
+sleep 0.2

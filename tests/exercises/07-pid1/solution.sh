@@ -1,0 +1,2 @@
+unshare --pid --fork --mount-proc sh -c 'sleep 1000 & wait' &
+sleep 0.3

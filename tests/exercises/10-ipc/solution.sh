@@ -1,0 +1,2 @@
+unshare --ipc sh -c 'ipcmk -Q >/dev/null; exec sleep 1000' &
+sleep 0.2

@@ -1,0 +1,2 @@
+unshare --user --map-root-user sleep 1000 &
+sleep 0.2
