@@ -548,6 +548,7 @@ fn run(e: &'static ExerciseDecl, solution: &Path, format: ExerciseFormat, timeou
         }
         Some(how) => {
             report.solution_status = Some(how);
+            lab_kit::exercise::probe::settle(sb.info(), Duration::from_millis(200), Duration::from_secs(3));
             let v = (e.check)(&mut Probe::new(sb.info()));
             report.status = if v.passed() { Status::Pass } else { Status::Fail };
             if !v.passed() {

@@ -8,4 +8,3 @@ for d in bin lib lib64; do
 done
 mkdir -p /tmp/xroot/proc
 chroot /tmp/xroot /bin/sleep 1000 &
-sleep 0.2

@@ -1,2 +1,1 @@
 unshare --uts sh -c 'hostname myhost; exec sleep 1000' &
-sleep 0.2

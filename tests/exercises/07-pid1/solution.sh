@@ -1,2 +1,1 @@
 unshare --pid --fork --mount-proc sh -c 'sleep 1000 & wait' &
-sleep 0.3

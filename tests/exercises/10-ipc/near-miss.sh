@@ -2,4 +2,3 @@
 # The queue is made in the sandbox's namespace, before the new one.
 ipcmk -Q >/dev/null
 unshare --ipc sleep 1000 &
-sleep 0.2

@@ -1,2 +1,1 @@
 unshare --user --map-root-user sleep 1000 &
-sleep 0.2

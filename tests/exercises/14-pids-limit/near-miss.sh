@@ -3,4 +3,3 @@ if [ -e /sys/fs/cgroup/cgroup.controllers ]; then cg=/sys/fs/cgroup; else cg=/sy
 mkdir "$cg/mine"
 echo 6 > "$cg/mine/pids.max"
 sh -c "echo \$\$ > $cg/mine/cgroup.procs; exec sleep 1000" &
-sleep 0.2

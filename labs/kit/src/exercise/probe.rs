@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use std::fmt::Display;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use nix::sched::{CloneFlags, setns};
 use procfs::process::MountInfo;
@@ -346,6 +347,51 @@ fn flag_name(kind: CloneFlags) -> &'static str {
     .into_iter()
     .find(|(f, _)| *f == kind)
     .map_or("0", |(_, n)| n)
+}
+
+/// What changes while a sandbox's processes are still at work: each one's
+/// pid, command, state and namespaces.
+fn fingerprint(sandbox: &Sandboxed) -> Vec<(i32, String, Option<char>, Vec<String>)> {
+    let probe = Probe::new(sandbox);
+    probe
+        .processes()
+        .iter()
+        .map(|p| {
+            let state = procfs::process::Process::new(p.pid)
+                .and_then(|pr| pr.stat())
+                .ok()
+                .map(|st| st.state);
+            let ns = crate::proc::NS_TYPES
+                .iter()
+                .map(|k| {
+                    std::fs::read_link(format!("/proc/{}/ns/{k}", p.pid))
+                        .map(|l| l.display().to_string())
+                        .unwrap_or_default()
+                })
+                .collect();
+            (p.pid, p.comm.clone(), state, ns)
+        })
+        .collect()
+}
+
+/// Wait until the sandbox's processes have stopped changing (no process
+/// started, ended, executed a program, changed state or namespace) for
+/// `quiet`, or `max` has passed: what a solution left in the background
+/// (`unshare ... &`) may still be setting up when it returns.
+pub fn settle(sandbox: &Sandboxed, quiet: Duration, max: Duration) {
+    let start = Instant::now();
+    let mut last = fingerprint(sandbox);
+    let mut since = Instant::now();
+    while start.elapsed() < max {
+        std::thread::sleep(Duration::from_millis(20));
+        let now = fingerprint(sandbox);
+        if now != last {
+            last = now;
+            since = Instant::now();
+        } else if since.elapsed() >= quiet {
+            return;
+        }
+    }
 }
 
 /// A path under `/proc/PID/root/` as the student would name it.

@@ -248,7 +248,10 @@ fn start_command(command: &Command, env: &[(String, String)]) -> anyhow::Result<
         crate::sys::Forked::Parent(pid) => Ok(pid.as_raw()),
         crate::sys::Forked::Child => {
             let mut cmd = match command {
-                Command::Shell(shell) => std::process::Command::new(shell),
+                Command::Shell(shell) => {
+                    foreground();
+                    std::process::Command::new(shell)
+                }
                 Command::Script(_) => {
                     let mut c = std::process::Command::new("sh");
                     c.arg(SOLUTION).stdin(std::process::Stdio::null());
@@ -266,6 +269,27 @@ fn start_command(command: &Command, env: &[(String, String)]) -> anyhow::Result<
             eprintln!("lab exercise: cannot start {command:?}: {err}");
             crate::sys::exit_child(127)
         }
+    }
+}
+
+/// Put the caller in a process group of its own and give it the terminal
+/// on stdin, if there is one: a shell inside starts as the foreground job
+/// of a group it can see (`lab`'s group has no number in the sandbox's PID
+/// namespace, and a job-control shell that finds none fails to give the
+/// terminal back when it exits).
+fn foreground() {
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
+    let stdin = std::io::stdin();
+    if nix::unistd::tcgetpgrp(stdin.as_fd()).is_err() || nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0)).is_err() {
+        return;
+    }
+    // A background group may set the terminal's group only with SIGTTOU blocked.
+    let mut block = SigSet::empty();
+    block.add(Signal::SIGTTOU);
+    let mut old = SigSet::empty();
+    if sigprocmask(SigmaskHow::SIG_BLOCK, Some(&block), Some(&mut old)).is_ok() {
+        let _ = nix::unistd::tcsetpgrp(stdin.as_fd(), nix::unistd::getpgrp());
+        let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
     }
 }
 
