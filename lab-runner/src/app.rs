@@ -33,7 +33,6 @@ pub fn main() -> ExitCode {
             timeout,
             step,
         } => {
-            let _ = step;
             let mut labs = Vec::new();
             for id in &ids {
                 match find(id) {
@@ -49,7 +48,19 @@ pub fn main() -> ExitCode {
             if let Err(e) = lab_kit::sys::catch_interrupts() {
                 eprintln!("warning: {e}");
             }
-            let report = run::run_all(&labs, environment, format, Duration::from_secs(timeout));
+            if step && format != RunFormat::Human {
+                return usage(
+                    "error: --step pauses a human run; it cannot be combined with --format json, junit or tap",
+                );
+            }
+            let mut pacer = run::Pacer::default();
+            let report = run::run_all_paced(
+                &labs,
+                environment,
+                format,
+                Duration::from_secs(timeout),
+                step.then_some(&mut pacer),
+            );
             let mut out = std::io::stdout().lock();
             let _ = match format {
                 RunFormat::Human => run::print_summary(&report, &mut out),

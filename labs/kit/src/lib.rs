@@ -26,6 +26,7 @@ pub mod mount;
 pub mod narrate;
 pub mod net;
 pub mod ops;
+pub mod pace;
 pub mod privilege;
 pub mod proc;
 pub mod render;
