@@ -186,6 +186,7 @@ impl Lab {
             why: decl.why.into(),
             privilege: decl.privilege.as_str().into(),
         });
+        crate::pace::before_step(index);
         if let Err((status, reason)) = privilege::gate(decl.privilege, self.mode, &self.caller, self.blocker.as_deref())
         {
             let rerun = (status == Status::Skip).then(|| rerun_command(self.decl));
