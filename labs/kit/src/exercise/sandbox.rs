@@ -280,7 +280,9 @@ fn start_command(command: &Command, env: &[(String, String)]) -> anyhow::Result<
 fn foreground() {
     use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
     let stdin = std::io::stdin();
-    if nix::unistd::tcgetpgrp(stdin.as_fd()).is_err() || nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0)).is_err() {
+    if nix::unistd::tcgetpgrp(stdin.as_fd()).is_err()
+        || nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0)).is_err()
+    {
         return;
     }
     // A background group may set the terminal's group only with SIGTTOU blocked.
@@ -323,6 +325,9 @@ fn init_main(c: &mut ChildCtx, plan: &Plan) -> anyhow::Result<()> {
     c.recv::<()>()?;
     let shell = start_command(&plan.command, &plan.env)?;
     c.send(&Up::Started(shell))?;
+    // Strictly one message at a time: lab polls the channel's descriptor,
+    // which says nothing about a second message already buffered.
+    c.recv::<()>()?;
     let ended = match plan.command {
         // PID 1 reaps every orphan, until the shell itself ends.
         Command::Shell(_) => loop {
@@ -497,6 +502,7 @@ impl Sandbox {
             return Err(setup("the sandbox's init said something unexpected"));
         };
         let shell = crate::proc::children_of(pid).into_iter().min();
+        init.send(&()).map_err(setup)?;
         Ok(Sandbox {
             info: Sandboxed {
                 init: pid,
