@@ -237,12 +237,11 @@ fn describe_sandbox(sb: &Sandbox) -> String {
     if info.userns {
         s.push_str(", and a user namespace in which you are root (outside you are still yourself)");
     }
-    match &info.cgroup {
-        Some(cg) => s.push_str(&format!(
+    if let Some(cg) = &info.cgroup {
+        s.push_str(&format!(
             ";\na cgroup of its own (cgroup {}), mounted at {}, where your shell starts in {}",
             cg.version, cg.inside, cg.start
-        )),
-        None => {}
+        ));
     }
     s.push_str(".\nNothing you do here reaches the host; `exit` leaves and removes everything in it.");
     for n in sb.notes() {

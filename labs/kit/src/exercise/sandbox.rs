@@ -353,7 +353,7 @@ fn init_main(c: &mut ChildCtx, plan: &Plan) -> anyhow::Result<()> {
 }
 
 /// What the init needs to know, fixed before `clone`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Plan {
     userns: bool,
     outer: (u32, u32),
@@ -408,8 +408,7 @@ impl Sandbox {
         if userns {
             flags |= CloneFlags::CLONE_NEWUSER;
         }
-        let init_plan = plan.clone();
-        let mut init = child::spawn_in(flags, move |c| init_main(c, &init_plan)).map_err(|e| match e.errno() {
+        let mut init = child::spawn_in(flags, move |c| init_main(c, &plan)).map_err(|e| match e.errno() {
             Some(errno) if userns => SandboxError::Cannot(CannotRun::unsupported(format!(
                 "clone() into new namespaces failed: {}",
                 crate::privilege::userns_blocker(errno)
@@ -429,8 +428,7 @@ impl Sandbox {
         let mut info_cgroup = None;
         match cgroup.as_mut() {
             None => init.send(&None::<CgroupMount>).map_err(setup)?,
-            Some((guard, group)) => {
-                let _ = guard;
+            Some((_, group)) => {
                 group
                     .add(&mut Quiet, pid, "init")
                     .map_err(|e| setup(format!("cannot move the sandbox into its cgroup: {}", errno_text(e))))?;
