@@ -98,7 +98,10 @@ struct Row {
     title: &'static str,
     needs: Needs,
     tools: &'static [lab_kit::exercise::Tool],
-    here: Status,
+    /// `yes`, or `skip` (a privilege is missing) or `unsupported` (the machine lacks something).
+    here: &'static str,
+    #[serde(skip)]
+    status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
     progress: progress::Entry,
@@ -131,13 +134,17 @@ fn list(format: OutputFormat) -> ExitCode {
         .map(|e| {
             let (status, reason) = here_status(&here.runnable(e));
             Row {
+                here: match status {
+                    Status::Pass => "yes",
+                    other => other.as_str(),
+                },
+                status,
                 id: e.id,
                 lab: e.lab,
                 lab_id: crate::registry::find(e.lab).map(|l| l.id),
                 title: e.title(),
                 needs: e.needs,
                 tools: e.tools,
-                here: status,
                 reason,
                 progress: progress.get(e.id),
             }
@@ -154,22 +161,17 @@ fn list(format: OutputFormat) -> ExitCode {
         let _ = serde_json::to_writer_pretty(&mut out, &listing).map(|()| writeln!(out));
         return ExitCode::SUCCESS;
     }
-    let width = rows.iter().map(|r| r.title.chars().count()).max().unwrap_or(5);
     let _ = writeln!(
         out,
         "{}",
-        format!(
-            "{:<20} {:<16} {:<12} {:<10} {:<width$}",
-            "id", "lab", "here", "progress", "title"
-        )
-        .bold()
+        format!("{:<20} {:<16} {:<12} {:<10} title", "id", "lab", "here", "progress").bold()
     );
     for r in &rows {
         let lab = match r.lab_id {
             Some(id) => format!("{id} {}", r.lab),
             None => r.lab.to_string(),
         };
-        let here = match r.here {
+        let here = match r.status {
             Status::Pass => format!("{:<12}", "yes").green(),
             Status::Skip => format!("{:<12}", "skip").yellow(),
             _ => format!("{:<12}", "unsupported").red(),
@@ -185,13 +187,7 @@ fn list(format: OutputFormat) -> ExitCode {
     if !why.is_empty() {
         let _ = writeln!(out);
         for r in why {
-            let _ = writeln!(
-                out,
-                "{}: {}: {}",
-                r.id,
-                r.here.as_str(),
-                r.reason.as_deref().unwrap_or_default()
-            );
+            let _ = writeln!(out, "{}: {}: {}", r.id, r.here, r.reason.as_deref().unwrap_or_default());
         }
     }
     let _ = writeln!(

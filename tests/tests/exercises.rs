@@ -100,7 +100,7 @@ fn check_all(mode: Mode) {
                         }
                     };
                     let (v, out) = run(mode, e.id, &file(e.id, "solution.sh"));
-                    if status != "pass" {
+                    if status != "yes" {
                         // Not runnable here: skipped or unsupported with the listed reason, exit 0.
                         expect(
                             v["status"] == status.as_str() && v["reason"] == reason,
@@ -245,8 +245,13 @@ fn list_shows_every_exercise_with_runnability_and_progress() {
     }
     for r in rows {
         assert!(
-            ["pass", "skip", "unsupported"].contains(&r["here"].as_str().unwrap_or("")),
+            ["yes", "skip", "unsupported"].contains(&r["here"].as_str().unwrap_or("")),
             "{r}"
+        );
+        assert_eq!(
+            r["here"] == "yes",
+            r["reason"].is_null(),
+            "a reason exactly when it cannot run: {r}"
         );
         assert_eq!(r["progress"]["state"], "new", "{r}");
         assert!(
