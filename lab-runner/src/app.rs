@@ -33,6 +33,7 @@ pub fn main() -> ExitCode {
             timeout,
             quiet,
             verbose,
+            step,
         } => {
             let mut labs = Vec::new();
             for id in &ids {
@@ -54,7 +55,20 @@ pub fn main() -> ExitCode {
                 (_, true) => run::Verbosity::Verbose,
                 _ => run::Verbosity::Normal,
             };
-            let report = run::run_all(&labs, environment, format, verbosity, Duration::from_secs(timeout));
+            if step && format != RunFormat::Human {
+                return usage(
+                    "error: --step pauses a human run; it cannot be combined with --format json, junit or tap",
+                );
+            }
+            let mut pacer = run::Pacer::default();
+            let report = run::run_all_paced(
+                &labs,
+                environment,
+                format,
+                verbosity,
+                Duration::from_secs(timeout),
+                step.then_some(&mut pacer),
+            );
             let mut out = std::io::stdout().lock();
             let _ = match format {
                 RunFormat::Human => run::print_summary(&report, &mut out),
@@ -149,6 +163,7 @@ pub fn main() -> ExitCode {
         Command::Inspect { pid, format } => inspect(pid.as_deref(), format),
         Command::Completions { shell } => print_bytes(&crate::manpage::completions(shell)),
         Command::Man { command } => print_bytes(&crate::manpage::page(command.as_deref())),
+        Command::Exercise(command) => crate::exercise::main(command),
         Command::RunLab { id, format } => match find(&id) {
             Some(l) => ExitCode::from(lab_kit::lab::exit_code(&lab_kit::lab::run_lab(l, format))),
             None => usage(&format!("error: unknown lab '{id}'")),

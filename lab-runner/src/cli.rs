@@ -113,6 +113,10 @@ pub enum Command {
         /// stderr.
         #[arg(short, long)]
         verbose: bool,
+        /// Pause before each step, for a live demonstration: Enter runs it,
+        /// `q` stops and prints what ran so far (human output only).
+        #[arg(long)]
+        step: bool,
     },
     /// Print a lab's explanation, through the pager when it is taller than
     /// the terminal.
@@ -214,6 +218,11 @@ pub enum Command {
         #[arg(value_name = "COMMAND", value_parser = crate::manpage::PageParser, hide_possible_values = true)]
         command: Option<String>,
     },
+    /// Hands-on exercises, checked by the kernel: a task, a sandbox to solve
+    /// it in with standard tools, and checks that read the sandbox's kernel
+    /// state (never your commands).
+    #[command(subcommand)]
+    Exercise(ExerciseCommand),
     /// Internal: run one lab in this process (the runner re-executes itself).
     #[command(name = "__lab", hide = true)]
     RunLab {
@@ -286,4 +295,75 @@ fn hostname(s: &str) -> Result<String, String> {
 /// Make a clap error one line (see [`lab_kit::one_line_error`]).
 pub fn one_line(err: &clap::Error) -> String {
     lab_kit::one_line_error(err)
+}
+
+/// `lab exercise ...`.
+#[derive(Debug, Subcommand)]
+pub enum ExerciseCommand {
+    /// List the exercises: their lab, whether each can run here (privilege
+    /// and tools) and your progress (✓ done, attempted, new).
+    List {
+        /// Output format (`json` is what an instructor collects).
+        #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+        format: OutputFormat,
+    },
+    /// Print the task, then open a shell ($SHELL, else sh) in a sandbox;
+    /// the checks run every second and say ✓ when they hold. `exit` leaves
+    /// and removes the sandbox.
+    Start {
+        /// The exercise: `06-hostname`, `06` or `hostname`.
+        id: String,
+    },
+    /// Inside a sandbox: expected and actual of every check, now (exit 0
+    /// when every check holds, 1 when one does not).
+    Check,
+    /// Inside a sandbox: a hint; the first looks at what you did so far,
+    /// each further one says more.
+    Hint,
+    /// For instructors and CI: run FILE with sh in a fresh sandbox, then the
+    /// checks, while what it left in the background still runs; then remove
+    /// the sandbox. Exit 0 when every check holds (or the exercise cannot
+    /// run here: skip, with the reason), 1 when one fails.
+    #[command(arg_required_else_help = true)]
+    Run {
+        /// The exercise.
+        id: String,
+        /// The shell script that solves it.
+        #[arg(long, value_name = "FILE", value_parser = existing_file)]
+        solution: std::path::PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ExerciseFormat::Human)]
+        format: ExerciseFormat,
+        /// Seconds the solution may take to return.
+        #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+        timeout: u64,
+    },
+    /// Forget your progress on one exercise, or on all of them (asks first).
+    Reset {
+        /// The exercise; all when none is given.
+        id: Option<String>,
+        /// Do not ask.
+        #[arg(long, short)]
+        yes: bool,
+    },
+}
+
+/// Output formats of `lab exercise run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExerciseFormat {
+    /// For people: ✓/✗ per check with expected and actual, and the hint.
+    Human,
+    /// One JSON document.
+    Json,
+    /// TAP version 13: a test point per check.
+    Tap,
+}
+
+fn existing_file(s: &str) -> Result<std::path::PathBuf, String> {
+    let p = std::path::PathBuf::from(s);
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(format!("{s} is not a file"))
+    }
 }

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod container;
 pub mod doctor;
 pub mod env;
+pub mod exercise;
 pub mod explain;
 pub mod formats;
 pub mod manpage;

@@ -189,6 +189,57 @@ impl Human {
 enum Line {
     Out(String),
     Eof,
+    /// The lab waits before the step with this index (`--step`).
+    Pace(usize),
+}
+
+/// `lab run --step`: the lab process waits before each step until the
+/// instructor says go (see `lab_kit::pace`). The prompts go to stdout, the
+/// answers come from stdin: Enter runs the step, `q` (or the end of stdin)
+/// stops, and the run ends with what ran so far.
+#[derive(Debug, Default)]
+pub struct Pacer {
+    /// Where the instructor stopped: the lab's id and the step not run.
+    pub stopped: Option<(String, usize)>,
+}
+
+/// Ask before a step; `true` means run it.
+fn go_ahead(decl: &LabDecl, index: usize) -> bool {
+    use colored::Colorize;
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::io::IsTerminal;
+    use std::os::fd::AsFd;
+    print!(
+        "      {} {}",
+        "⏸".bold(),
+        format!("Enter runs step {}/{}, q stops: ", index + 1, decl.steps.len()).dimmed()
+    );
+    let _ = std::io::stdout().flush();
+    let stdin = std::io::stdin();
+    // A typed answer ends the line itself; one from a pipe does not.
+    let newline = || {
+        if !stdin.is_terminal() {
+            println!();
+        }
+    };
+    loop {
+        if lab_kit::sys::interrupted() {
+            return false;
+        }
+        let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(100u16)) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+        let mut line = String::new();
+        let answer = stdin.lock().read_line(&mut line);
+        newline();
+        return match answer {
+            Ok(0) | Err(_) => false,
+            Ok(_) => !line.trim().eq_ignore_ascii_case("q"),
+        };
+    }
 }
 
 /// The executable that runs labs: this one, unless `CONTAINER_LABS_LAB_EXE`
@@ -228,7 +279,17 @@ fn stop_group(child: &mut Child) {
 }
 
 /// Run one lab in a child process and fold its events.
-pub fn run_one(decl: &LabDecl, timeout: Duration, mut human: Option<&mut Human>) -> LabReport {
+pub fn run_one(decl: &LabDecl, timeout: Duration, human: Option<&mut Human>) -> LabReport {
+    run_one_paced(decl, timeout, human, None)
+}
+
+/// [`run_one`], pausing before each step when `pacer` is given.
+pub fn run_one_paced(
+    decl: &LabDecl,
+    timeout: Duration,
+    mut human: Option<&mut Human>,
+    mut pacer: Option<&mut Pacer>,
+) -> LabReport {
     let start = Instant::now();
     let mut report = LabReport {
         id: decl.id.into(),
@@ -254,11 +315,44 @@ pub fn run_one(decl: &LabDecl, timeout: Duration, mut human: Option<&mut Human>)
         // which then stops the lab's whole group.
         .process_group(0);
     lab_kit::sys::kill_with_parent(&mut cmd);
-    let mut child = match cmd.spawn() {
+    // --step: one end of a socket pair for the lab, inherited across execve.
+    let pace = match pacer.is_some().then(std::os::unix::net::UnixStream::pair) {
+        None => None,
+        Some(Ok((ours, theirs))) => {
+            use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+            use std::os::fd::AsRawFd;
+            if let Err(e) = fcntl(&theirs, FcntlArg::F_SETFD(FdFlag::empty())) {
+                return broken(report, format!("cannot pace the lab (fcntl): {e}"), start);
+            }
+            cmd.env(lab_kit::pace::ENV, theirs.as_raw_fd().to_string());
+            Some((ours, theirs))
+        }
+        Some(Err(e)) => return broken(report, format!("cannot pace the lab (socketpair): {e}"), start),
+    };
+    let spawned = cmd.spawn();
+    let pace = pace.map(|(ours, theirs)| {
+        drop(theirs);
+        ours
+    });
+    let mut child = match spawned {
         Ok(c) => c,
         Err(e) => return broken(report, format!("cannot start {}: {e}", exe.display()), start),
     };
     let (tx, rx) = mpsc::channel();
+    if let Some(reader) = pace.as_ref().and_then(|p| p.try_clone().ok()) {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(reader).lines() {
+                let Some(index) = line.ok().and_then(|l| l.trim().parse().ok()) else {
+                    break;
+                };
+                if tx.send(Line::Pace(index)).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    let mut waiting: Option<usize> = None;
     let stdout = child.stdout.take();
     std::thread::spawn(move || {
         if let Some(out) = stdout {
@@ -291,7 +385,7 @@ pub fn run_one(decl: &LabDecl, timeout: Duration, mut human: Option<&mut Human>)
         let _ = etx.send(String::from_utf8_lossy(&buf).into_owned());
     });
 
-    let deadline = start + timeout;
+    let mut deadline = start + timeout;
     let mut problem: Option<String> = None;
     // Once the lab process has exited, whatever still holds its stdout (a
     // stray grandchild) gets a short grace, not our patience.
@@ -309,7 +403,24 @@ pub fn run_one(decl: &LabDecl, timeout: Duration, mut human: Option<&mut Human>)
         if exited_at.is_some_and(|t| now.duration_since(t) > Duration::from_secs(1)) {
             break;
         }
+        // The lab waits before a step whose start has been drawn: ask.
+        if let (Some(index), Some(p)) = (waiting, pacer.as_deref_mut())
+            && report.steps.len() > index
+        {
+            waiting = None;
+            let asked = Instant::now();
+            if go_ahead(decl, index) {
+                deadline += asked.elapsed();
+                if let Some(mut w) = pace.as_ref() {
+                    let _ = w.write_all(b"g");
+                }
+            } else {
+                p.stopped = Some((decl.id.to_string(), index));
+                break;
+            }
+        }
         match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(Line::Pace(index)) => waiting = Some(index),
             Ok(Line::Out(line)) => match LabReport::parse_line(&line).and_then(|e| {
                 report.apply(&e)?;
                 Ok(e)
@@ -338,6 +449,17 @@ pub fn run_one(decl: &LabDecl, timeout: Duration, mut human: Option<&mut Human>)
     report.duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     if let Some(h) = human.as_deref_mut() {
         h.stderr(&stderr);
+    }
+    if let Some((_, index)) = pacer.and_then(|p| p.stopped.clone()) {
+        // What ran so far: the steps before this one; it never started.
+        report.steps.truncate(index);
+        report.status = Some(LabReport::status_from_steps(&report.steps));
+        report.reason = Some(format!(
+            "stopped before step {} ({}) with --step",
+            index + 1,
+            decl.steps.get(index).map_or("", |s| s.title)
+        ));
+        return report;
     }
     if report.status.is_none() && problem.is_none() {
         problem = Some(match status {
@@ -414,6 +536,19 @@ pub fn run_all(
     verbosity: Verbosity,
     timeout: Duration,
 ) -> RunReport {
+    run_all_paced(labs, environment, format, verbosity, timeout, None)
+}
+
+/// [`run_all`], pausing before each step when `pacer` is given; a stop ends
+/// the run after the lab it happened in.
+pub fn run_all_paced(
+    labs: &[&LabDecl],
+    environment: Environment,
+    format: RunFormat,
+    verbosity: Verbosity,
+    timeout: Duration,
+    mut pacer: Option<&mut Pacer>,
+) -> RunReport {
     // Orphans of a lab (a grandchild whose parent died) come to the runner,
     // which reaps them, instead of to whatever PID 1 the machine has.
     let _ = nix::sys::prctl::set_child_subreaper(true);
@@ -424,8 +559,11 @@ pub fn run_all(
             break;
         }
         let human = (format == RunFormat::Human).then_some(&mut renderer);
-        reports.push(run_one(decl, timeout, human));
+        reports.push(run_one_paced(decl, timeout, human, pacer.as_deref_mut()));
         reap_orphans(None);
+        if pacer.as_ref().is_some_and(|p| p.stopped.is_some()) {
+            break;
+        }
     }
     reap_orphans(Some(Duration::from_secs(3)));
     let mut summary = Summary::default();

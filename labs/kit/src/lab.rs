@@ -166,6 +166,7 @@ impl Lab {
             why: decl.why.into(),
             privilege: decl.privilege.as_str().into(),
         });
+        crate::pace::before_step(index);
         if let Some(Err((status, reason))) = self.gates.get(index).cloned() {
             let rerun = (status == Status::Skip).then(|| rerun_command(self.decl));
             self.sink.emit(Event::StepEnd {

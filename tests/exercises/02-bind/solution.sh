@@ -1,0 +1,2 @@
+mkdir -p /tmp/xroot/bin
+mount --bind /usr/bin /tmp/xroot/bin

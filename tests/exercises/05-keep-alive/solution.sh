@@ -1,0 +1,2 @@
+touch /tmp/uts-kept
+unshare --uts=/tmp/uts-kept hostname kept

@@ -1,0 +1,1 @@
+unshare --uts sh -c 'hostname myhost; exec sleep 1000' &

@@ -1,0 +1,1 @@
+unshare --mount --propagation slave sleep 1000 &

@@ -1,0 +1,1 @@
+# An empty solution: it does nothing.
