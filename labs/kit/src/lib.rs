@@ -29,6 +29,7 @@ pub mod ops;
 pub mod privilege;
 pub mod proc;
 pub mod render;
+pub mod seccomp;
 pub mod sys;
 
 use std::process::ExitCode;
