@@ -812,6 +812,35 @@ pub fn unsupported_reason(errno: Errno) -> Option<String> {
     }
 }
 
+/// Whether this kernel installs filters, tried in a throwaway child (after
+/// `no_new_privs`), never in the caller: `Err` with the reason for
+/// `CannotRun::unsupported` when it does not.
+pub fn probe_filters() -> Result<(), String> {
+    use crate::sys::{Forked, exit_child, fork_tied};
+    use nix::sys::wait::{WaitStatus, waitpid};
+    let program = Filter::new("probe").compile().map_err(|e| e.to_string())?;
+    match fork_tied() {
+        Ok(Forked::Child) => {
+            let res = nix::sys::prctl::set_no_new_privs().and_then(|()| InstallFilter(&program).run());
+            exit_child(res.err().map_or(0, |e| e as i32))
+        }
+        Ok(Forked::Parent(pid)) => match waitpid(pid, None) {
+            Ok(WaitStatus::Exited(_, 0)) => Ok(()),
+            Ok(WaitStatus::Exited(_, code)) => {
+                let e = Errno::from_raw(code);
+                Err(unsupported_reason(e).unwrap_or_else(|| {
+                    format!(
+                        "seccomp(SECCOMP_SET_MODE_FILTER) is refused here: {}",
+                        crate::narrate::errno_text(e)
+                    )
+                }))
+            }
+            other => Err(format!("the seccomp probe ended unexpectedly: {other:?}")),
+        },
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// The reason for a kernel that shows no `Seccomp:` line.
 pub const NO_SECCOMP: &str =
     "this kernel has no seccomp: /proc/self/status has no Seccomp: line (CONFIG_SECCOMP is off)";
@@ -862,7 +891,51 @@ impl Op for SetStrict {
     }
 }
 
-/// `prctl(PR_SET_DUMPABLE, 0)`: no core dump. A process a filter kills dies
+/// `prctl(PR_GET_SECCOMP)`: the caller's mode, as the result (0 disabled,
+/// 2 filter).
+#[derive(Debug, Clone, Copy)]
+pub struct GetMode;
+
+impl fmt::Display for GetMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("prctl(PR_GET_SECCOMP)")
+    }
+}
+
+impl Op for GetMode {
+    type Output = i32;
+    fn run(&self) -> Result<i32, Errno> {
+        crate::sys::seccomp_mode()
+    }
+    fn shown(&self, mode: &i32) -> String {
+        mode.to_string()
+    }
+}
+
+/// `rt_sigaction(SIGSYS, {sa_handler=<record siginfo>, sa_mask=[],
+/// sa_flags=SA_RESTORER|SA_SIGINFO}, <old action>, 8)` (libc adds its
+/// restorer):
+/// catch SIGSYS with the kit's handler, which records `si_code`,
+/// `si_syscall`, `si_arch` and `si_errno` ([`crate::sys::take_sigsys`]).
+#[derive(Debug, Clone, Copy)]
+pub struct CatchSigsys;
+
+impl fmt::Display for CatchSigsys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "rt_sigaction(SIGSYS, {sa_handler=<record siginfo>, sa_mask=[], sa_flags=SA_RESTORER|SA_SIGINFO}, <old action>, 8)",
+        )
+    }
+}
+
+impl Op for CatchSigsys {
+    type Output = ();
+    fn run(&self) -> Result<(), Errno> {
+        crate::sys::catch_sigsys().map_err(|e| e.errno().unwrap_or(Errno::EINVAL))
+    }
+}
+
+/// `prctl(PR_SET_DUMPABLE, SUID_DUMP_DISABLE)` (0): no core dump. A process a filter kills dies
 /// as if by SIGSYS, whose default action dumps core (into the working
 /// directory with `core_pattern` = `core`, or to a crash collector): a lab
 /// must leave no such file behind.
@@ -871,7 +944,7 @@ pub struct NoCoreDump;
 
 impl fmt::Display for NoCoreDump {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("prctl(PR_SET_DUMPABLE, 0)")
+        f.write_str("prctl(PR_SET_DUMPABLE, SUID_DUMP_DISABLE)")
     }
 }
 
@@ -981,22 +1054,16 @@ impl fmt::Display for CloneChild {
 impl Op for CloneChild {
     type Output = Pid;
     fn run(&self) -> Result<Pid, Errno> {
-        use crate::sys::{Forked, clone_tied, exit_child};
-        match clone_tied(self.0) {
-            Ok(Forked::Child) => exit_child(0),
-            Ok(Forked::Parent(pid)) => {
-                let _ = nix::sys::wait::waitpid(pid, None);
-                Ok(pid)
-            }
-            Err(e) => Err(e.errno().unwrap_or(Errno::EIO)),
-        }
+        let pid = crate::sys::clone_exit_at_once(self.0)?;
+        let _ = nix::sys::wait::waitpid(pid, None);
+        Ok(pid)
     }
     fn shown(&self, _: &Pid) -> String {
         "<child>".to_string()
     }
 }
 
-/// `clone3({flags=FLAGS, exit_signal=SIGCHLD}, 88)`: the same with the
+/// `clone3({flags=FLAGS, exit_signal=SIGCHLD, stack=NULL, stack_size=0}, 88)`: the same with the
 /// flags in a structure in memory, where a filter cannot read them.
 #[derive(Debug, Clone, Copy)]
 pub struct Clone3Child(pub CloneFlags);
@@ -1005,7 +1072,7 @@ impl fmt::Display for Clone3Child {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "clone3({{flags={}, exit_signal=SIGCHLD}}, {})",
+            "clone3({{flags={}, exit_signal=SIGCHLD, stack=NULL, stack_size=0}}, {})",
             clone_flag_names(self.0),
             std::mem::size_of::<libc::clone_args>()
         )
@@ -1111,7 +1178,7 @@ mod tests {
         assert_eq!(SetStrict.to_string(), "prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT)");
         assert_eq!(
             Clone3Child(CloneFlags::CLONE_NEWUSER).to_string(),
-            "clone3({flags=CLONE_NEWUSER, exit_signal=SIGCHLD}, 88)"
+            "clone3({flags=CLONE_NEWUSER, exit_signal=SIGCHLD, stack=NULL, stack_size=0}, 88)"
         );
         assert_eq!(
             CloneChild(CloneFlags::CLONE_NEWUSER).to_string(),

@@ -345,6 +345,22 @@ pub fn seccomp_strict() -> nix::Result<()> {
     nix::errno::Errno::result(r).map(drop)
 }
 
+/// `prctl(PR_GET_SECCOMP)`: the calling thread's seccomp mode (0 or 2; in
+/// strict mode the call itself is fatal). (nix has no wrapper for it.)
+pub fn seccomp_mode() -> nix::Result<i32> {
+    // SAFETY: PR_GET_SECCOMP takes no pointer; the other arguments are unused.
+    let r = unsafe {
+        libc::prctl(
+            libc::PR_GET_SECCOMP,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
+    nix::errno::Errno::result(r)
+}
+
 /// A system call by number without arguments, its raw return value: what a
 /// seccomp filter makes of it (a refusal, a trap whose handler returned) is
 /// seen unchanged, without a libc wrapper's interpretation.
@@ -386,23 +402,48 @@ pub fn i386_syscall0(nr: u32) -> i64 {
 /// `clone3({flags, exit_signal=SIGCHLD}, sizeof)`, with the semantics of
 /// `fork` (no new stack). The child `_exit(0)`s at once; the caller gets
 /// its pid and must reap it. Returns the raw errno when the kernel (or a
-/// filter) refuses.
+/// filter) refuses. As [`clone_exit_at_once`], sound with other threads.
 pub fn clone3_exit_at_once(flags: u64) -> nix::Result<Pid> {
     // SAFETY: clone_args is plain data; all-zero is valid (no pidfd, tid,
     // stack, tls, set_tid or cgroup).
     let mut args: libc::clone_args = unsafe { std::mem::zeroed() };
     args.flags = flags;
     args.exit_signal = libc::SIGCHLD as u64;
-    let _ = std::io::Write::flush(&mut std::io::stdout());
     // SAFETY: with no stack the child runs on a copy-on-write copy of the
     // caller's memory, like fork(2); it only calls `_exit`, so no lock taken
-    // by another thread (there are none: labs are single-threaded) and no
-    // buffer shared with the parent is used. The kernel reads `args` once.
+    // by another thread and no buffer shared with the parent is used. The
+    // kernel reads `args` once. Only namespace flags are passed by callers.
     let ret = unsafe {
         libc::syscall(
             libc::SYS_clone3,
             &args as *const libc::clone_args,
             std::mem::size_of::<libc::clone_args>(),
+        )
+    };
+    match ret {
+        -1 => Err(nix::errno::Errno::last()),
+        0 => exit_child(0),
+        pid => Ok(Pid::from_raw(pid as i32)),
+    }
+}
+
+/// `clone(flags|SIGCHLD)` with the semantics of `fork`, for a child that
+/// `_exit(0)`s at once: whether the call is allowed. The caller gets its pid
+/// and must reap it. Nothing else runs in the child (no flush, no lock), so
+/// this is sound even in a process with other threads (the tests).
+pub fn clone_exit_at_once(flags: nix::sched::CloneFlags) -> nix::Result<Pid> {
+    // SAFETY: with a null stack pointer, clone(2) behaves like fork(2); the
+    // child only calls `_exit`, which touches no memory and takes no lock.
+    // No CLONE_VM/CLONE_SETTLS/*_TID flag is passed by the callers
+    // (namespace flags only), so the other arguments are unused (zero).
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags.bits() as libc::c_ulong) | libc::SIGCHLD as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
         )
     };
     match ret {
