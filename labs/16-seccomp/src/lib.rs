@@ -668,7 +668,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         child.wait(s)?;
         s.check_errno("clone3 with clone3 answered ENOSYS", Errno::ENOSYS, &back(r3));
         s.check_ok("a thread starts (libc falls back to clone)", &back(thread));
-        s.note("The thread's calls are libc's, not narrated: pthread_create tried clone3, got ENOSYS, and made the thread with clone (strace -f shows both).");
+        s.note("The thread's calls are libc's, not the lab's, and are not narrated (strace -f shows them).");
         s.check_errno("clone with CLONE_NEWUSER, which the filter sees", Errno::EPERM, &back(r));
 
         let mut child = child::spawn(move |c| {
@@ -681,7 +681,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         child.wait(s)?;
         s.note(match thread {
             Err(e) => format!(
-                "With clone3 answered EPERM instead, no thread starts ({:?}): glibc falls back to clone on ENOSYS only.",
+                "With clone3 answered EPERM instead, no thread starts ({:?}): this libc tries clone3 first and falls back to clone on ENOSYS only.",
                 Errno::from_raw(e)
             ),
             Ok(()) => "With clone3 answered EPERM instead, a thread still starts: this libc makes threads with clone and never tries clone3.".into(),
@@ -697,7 +697,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         s.note(format!(
             "docker-default: {} instructions, refusing {} calls with EPERM, clone with namespace flags, and clone3 with ENOSYS.",
             program.len(),
-            seccomp::DOCKER_REFUSED.len()
+            seccomp::DOCKER_REFUSED.len() + seccomp::DOCKER_REFUSED_ARCH.len()
         ));
         let mut child = child::spawn(move |c| {
             // Where a call slips through, it changes only the child's own namespaces.

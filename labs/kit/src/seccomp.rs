@@ -653,9 +653,10 @@ pub const DOCKER_REFUSED: &[&str] = &[
     "nfsservctl",
 ];
 
-/// x86_64 calls [`docker_default`] refuses too.
+/// Calls of this architecture's table only that [`docker_default`] refuses
+/// too (x86_64: `iopl`, `ioperm`, and calls the profile never allows).
 #[cfg(target_arch = "x86_64")]
-const DOCKER_REFUSED_ARCH: &[&str] = &[
+pub const DOCKER_REFUSED_ARCH: &[&str] = &[
     "iopl",
     "ioperm",
     "uselib",
@@ -667,8 +668,9 @@ const DOCKER_REFUSED_ARCH: &[&str] = &[
     "security",
     "vserver",
 ];
+/// Calls of this architecture's table only that [`docker_default`] refuses too.
 #[cfg(not(target_arch = "x86_64"))]
-const DOCKER_REFUSED_ARCH: &[&str] = &[];
+pub const DOCKER_REFUSED_ARCH: &[&str] = &[];
 
 /// The filter of [`docker_default`], before compiling (to describe it).
 pub fn docker_default_filter() -> Result<Filter, SeccompError> {
