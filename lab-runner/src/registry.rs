@@ -19,6 +19,7 @@ pub static LABS: &[&LabDecl] = &[
     &lab_13_time::LAB,
     &lab_14_cgroups::LAB,
     &lab_15_container::LAB,
+    &lab_16_seccomp::LAB,
     &lab_17_overlay::LAB,
 ];
 

@@ -133,6 +133,7 @@ mechanisms! {
     Chroot => "chroot",
     PivotRoot => "pivot-root",
     Capabilities => "capabilities",
+    Seccomp => "seccomp",
     NsOverview => "ns-overview",
     NsUts => "ns-uts",
     NsPid => "ns-pid",

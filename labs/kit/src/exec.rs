@@ -53,6 +53,16 @@ pub struct Probe {
     pub read_fd: Option<Result<String, String>>,
     /// `setuid(0)`, when asked with `--setuid0`: `success` or the errno name.
     pub setuid0: Option<String>,
+    /// `Seccomp:` of `/proc/self/status` (0 disabled, 1 strict, 2 filter),
+    /// when the kernel shows it.
+    #[serde(default)]
+    pub seccomp: Option<u32>,
+    /// `Seccomp_filters:` of `/proc/self/status` (Linux 5.9+).
+    #[serde(default)]
+    pub seccomp_filters: Option<u32>,
+    /// `uname()`, when asked with `--uname`: `success` or the errno name.
+    #[serde(default)]
+    pub uname: Option<String>,
 }
 
 /// The five capability sets of a process, as masks.
@@ -133,7 +143,14 @@ fn probe(args: &[String]) -> Result<Probe, KitError> {
         open: None,
         read_fd: None,
         setuid0: None,
+        seccomp: None,
+        seccomp_filters: None,
+        uname: None,
     };
+    if let Some(sc) = crate::seccomp::status(crate::proc::Who::This)? {
+        p.seccomp = Some(sc.mode);
+        p.seccomp_filters = sc.filters;
+    }
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match (a.as_str(), it.clone().next()) {
@@ -153,6 +170,12 @@ fn probe(args: &[String]) -> Result<Probe, KitError> {
                 it.next();
                 let n: i32 = n.parse().map_err(|_| KitError::Channel(format!("bad --read-fd {n}")))?;
                 p.read_fd = Some(read_raw_fd(n));
+            }
+            ("--uname", _) => {
+                p.uname = Some(match nix::sys::utsname::uname() {
+                    Ok(_) => "success".into(),
+                    Err(e) => errno_name(e),
+                });
             }
             ("--setuid0", _) => {
                 p.setuid0 = Some(match nix::unistd::setuid(nix::unistd::Uid::from_raw(0)) {

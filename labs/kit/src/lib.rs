@@ -33,6 +33,7 @@ pub mod pace;
 pub mod privilege;
 pub mod proc;
 pub mod render;
+pub mod seccomp;
 pub mod sys;
 
 use std::process::ExitCode;
