@@ -11,6 +11,7 @@ Exit codes:
   1    a check failed: the kernel behaved differently from what a lab teaches
   2    usage error (unknown command, unknown lab, bad flag or value)
   3    a lab broke: it crashed, hung past --timeout or printed malformed output
+  4    lab vm / lab matrix: a VM did not complete (boot timeout, panic, Oops)
   130  interrupted (SIGINT or SIGTERM); the current lab was stopped";
 
 /// Run, explain and check the container labs.
@@ -137,6 +138,15 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
         format: OutputFormat,
     },
+    /// Boot a kernel under qemu and run the suite in it, as root or as a
+    /// user: `lab vm --kernel linux-image-....deb --cgroup v2 -- run --format json`.
+    ///
+    /// Nothing is installed: a .deb is unpacked into a temporary directory,
+    /// and the initramfs is assembled from this executable. Exit codes are
+    /// the guest run's, or 4 when the VM did not complete (boot timeout,
+    /// kernel panic, guest timeout, kernel Oops or taint).
+    #[command(arg_required_else_help = true)]
+    Vm(crate::vm::command::VmArgs),
     /// Internal: run one lab in this process (the runner re-executes itself).
     #[command(name = "__lab", hide = true)]
     RunLab {

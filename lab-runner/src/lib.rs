@@ -11,3 +11,4 @@ pub mod explain;
 pub mod formats;
 pub mod registry;
 pub mod run;
+pub mod vm;
