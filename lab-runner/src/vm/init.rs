@@ -174,6 +174,11 @@ fn stage2(ch: &mut Channel, root_problem: Option<String>) -> anyhow::Result<()> 
         .map(|u| u.release().to_string_lossy().into_owned())
         .unwrap_or_default();
     let _ = nix::unistd::sethostname("lab-vm");
+    // Every machine's boot brings lo up; lab 09 compares a namespace's lo
+    // with the host's.
+    if let Err(e) = lab_kit::net::Netlink::open().and_then(|mut nl| nl.set_up("lo")) {
+        hello.notes.push(format!("ip link set lo up: {e}"));
+    }
     let cfg: GuestConfig = serde_json::from_slice(&std::fs::read(format!("/{CONFIG}"))?)?;
     for m in &cfg.modules {
         match load_module(m) {

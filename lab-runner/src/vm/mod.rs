@@ -423,8 +423,8 @@ fn panicked(console: &[u8]) -> bool {
     String::from_utf8_lossy(console).contains("Kernel panic - not syncing")
 }
 
-/// Lines of the kernel log that show an Oops, a BUG or a WARNING.
-pub fn oops_lines(log: &str) -> Vec<String> {
+/// Whether a kernel log line marks an Oops, a BUG, a WARNING or a lockup.
+fn is_oops_mark(line: &str) -> bool {
     const MARKS: &[&str] = &[
         "Oops:",
         "BUG:",
@@ -436,8 +436,18 @@ pub fn oops_lines(log: &str) -> Vec<String> {
         "blocked for more than",
         "Call Trace:",
     ];
-    log.lines()
-        .filter(|l| MARKS.iter().any(|m| l.contains(m)))
+    MARKS.iter().any(|m| line.contains(m))
+}
+
+/// The part of the kernel log that shows the first Oops, BUG or WARNING:
+/// from a few lines before its first mark to the end of its trace.
+pub fn oops_lines(log: &str) -> Vec<String> {
+    let lines: Vec<&str> = log.lines().collect();
+    let Some(first) = lines.iter().position(|l| is_oops_mark(l)) else {
+        return Vec::new();
+    };
+    lines[first.saturating_sub(8)..(first + 40).min(lines.len())]
+        .iter()
         .map(|l| l.trim_end().to_string())
         .collect()
 }
@@ -545,7 +555,7 @@ fn assemble(
     let mut excerpt = Vec::new();
     if outcome == Outcome::Completed && (!oops.is_empty() || tainted & TAINT_BAD != 0) {
         outcome = Outcome::KernelOops;
-        excerpt = oops.iter().take(40).cloned().collect();
+        excerpt = oops;
         excerpt.push(format!("tainted: {tainted}"));
     } else if outcome != Outcome::Completed {
         excerpt = tail(&a.console, 40);
