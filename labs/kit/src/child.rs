@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::error::KitError;
 use crate::event::Event;
+use crate::lab::CannotRun;
 use crate::narrate::Narrate;
 use crate::sys::{Forked, fork_tied};
 
@@ -22,6 +23,28 @@ enum Msg {
     Event(Event),
     Value(Value),
     Error(String),
+    /// The child's step cannot run here; travels as itself, not as text, so
+    /// that the parent's step is skipped or unsupported rather than failed.
+    CannotRun(CannotRun),
+}
+
+impl Msg {
+    /// An error of the child's body, as the parent should receive it.
+    fn of_error(e: &anyhow::Error) -> Msg {
+        match e.chain().find_map(|c| c.downcast_ref::<CannotRun>()) {
+            Some(c) => Msg::CannotRun(c.clone()),
+            None => Msg::Error(format!("{e:#}")),
+        }
+    }
+}
+
+/// An error a child reported, as the parent returns it.
+fn reported(msg: Msg) -> Option<KitError> {
+    match msg {
+        Msg::Error(e) => Some(KitError::Child(e)),
+        Msg::CannotRun(c) => Some(KitError::CannotRun(c)),
+        Msg::Event(_) | Msg::Value(_) => None,
+    }
 }
 
 struct Channel {
@@ -100,7 +123,7 @@ pub struct Child {
     pid: Pid,
     chan: Channel,
     reaped: bool,
-    error: Option<String>,
+    error: Option<KitError>,
 }
 
 /// Fork a child that runs `body`, then exits: 0 on success, 1 when `body`
@@ -136,7 +159,7 @@ where
                     match outcome {
                         Ok(Ok(())) => 0,
                         Ok(Err(e)) => {
-                            let _ = ctx.chan.send(&Msg::Error(format!("{e:#}")));
+                            let _ = ctx.chan.send(&Msg::of_error(&e));
                             1
                         }
                         Err(_) => {
@@ -181,6 +204,7 @@ impl Child {
                 Some(Msg::Event(e)) => to.emit(e),
                 Some(Msg::Value(v)) => return serde_json::from_value(v).map_err(|e| KitError::Channel(e.to_string())),
                 Some(Msg::Error(e)) => return Err(KitError::Child(e)),
+                Some(Msg::CannotRun(c)) => return Err(KitError::CannotRun(c)),
                 None => {
                     let status = waitpid(self.pid, None);
                     self.reaped = true;
@@ -205,6 +229,7 @@ impl Child {
                         .map_err(|e| KitError::Channel(e.to_string()));
                 }
                 Some(Msg::Error(e)) => return Err(KitError::Child(e)),
+                Some(Msg::CannotRun(c)) => return Err(KitError::CannotRun(c)),
                 None => return Ok(None),
             }
         }
@@ -217,7 +242,7 @@ impl Child {
             match self.chan.recv() {
                 Ok(Some(Msg::Event(e))) => to.emit(e),
                 Ok(Some(Msg::Value(_))) => {}
-                Ok(Some(Msg::Error(e))) => error = Some(e),
+                Ok(Some(m @ (Msg::Error(_) | Msg::CannotRun(_)))) => error = reported(m),
                 Ok(None) | Err(_) => break,
             }
         }
@@ -227,7 +252,7 @@ impl Child {
         })?;
         self.reaped = true;
         match error {
-            Some(e) => Err(KitError::Child(e)),
+            Some(e) => Err(e),
             None => Ok(status),
         }
     }
@@ -247,7 +272,7 @@ impl Child {
             match self.chan.recv()? {
                 Some(Msg::Event(e)) => to.emit(e),
                 Some(Msg::Value(_)) => {}
-                Some(Msg::Error(e)) => self.error = Some(e),
+                Some(m @ (Msg::Error(_) | Msg::CannotRun(_))) => self.error = reported(m),
                 None => return Ok(false),
             }
             if self.chan.reader.buffer().is_empty() {
@@ -262,7 +287,7 @@ impl Child {
         self.reaped = true;
         while self.pump(to).unwrap_or(false) {}
         match self.error.take() {
-            Some(e) => Err(KitError::Child(e)),
+            Some(e) => Err(e),
             None => Ok(()),
         }
     }
