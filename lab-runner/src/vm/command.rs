@@ -59,6 +59,10 @@ pub struct MachineArgs {
     /// The `lab` executable to boot (default: this one), e.g. a static build.
     #[arg(long, value_name = "PATH", value_parser = existing_file)]
     pub lab: Option<PathBuf>,
+    /// Kernel modules to load from the kernel's own lib/modules, with their
+    /// dependencies (`none`: load nothing, e.g. to see a lab without veth).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_values_t = super::kernel::LAB_MODULES.iter().map(|m| m.to_string()))]
+    pub modules: Vec<String>,
 }
 
 /// `lab vm`'s arguments.
@@ -135,6 +139,7 @@ impl MachineArgs {
             accel: self.accel,
             lab: self.lab.clone(),
             run_args,
+            modules: self.modules.iter().filter(|m| *m != "none").cloned().collect(),
         }
     }
 }
