@@ -147,6 +147,11 @@ pub enum Command {
     /// kernel panic, guest timeout, kernel Oops or taint).
     #[command(arg_required_else_help = true)]
     Vm(crate::vm::command::VmArgs),
+    /// Compare two JSON reports check by check: regressions, fixes, newly
+    /// unsupported or skipped, added or removed labs and checks, changed
+    /// values. Exit 0 when nothing differs, 1 when something does, 2 on bad input.
+    #[command(arg_required_else_help = true)]
+    Diff(crate::diff::DiffArgs),
     /// Internal: run one lab in this process (the runner re-executes itself).
     #[command(name = "__lab", hide = true)]
     RunLab {

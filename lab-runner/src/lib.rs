@@ -5,6 +5,7 @@
 pub mod app;
 pub mod bench;
 pub mod cli;
+pub mod diff;
 pub mod doctor;
 pub mod env;
 pub mod explain;

@@ -65,9 +65,9 @@ pub struct MachineArgs {
     pub modules: Vec<String>,
 }
 
-/// `lab vm`'s arguments.
+/// What to boot and how: `lab vm`'s options without its command.
 #[derive(Debug, Clone, clap::Args)]
-pub struct VmArgs {
+pub struct VmTarget {
     /// The kernel: a bzImage (its modules from /lib/modules/RELEASE) or a
     /// linux-image .deb (unpacked into a temporary directory, not installed).
     #[arg(long, value_name = "PATH|DEB", value_parser = existing_file)]
@@ -82,8 +82,29 @@ pub struct VmArgs {
     /// Options of the machine.
     #[command(flatten)]
     pub machine: MachineArgs,
+}
+
+impl VmTarget {
+    /// The options of one VM run.
+    pub fn options(&self, run_args: Vec<String>) -> VmOptions {
+        self.machine
+            .options(self.kernel.clone(), self.cgroup, self.user, run_args)
+    }
+}
+
+/// `lab vm`'s arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct VmArgs {
+    /// What to boot and how.
+    #[command(flatten)]
+    pub target: VmTarget,
     /// `run` and its arguments, after `--`: what `lab run` takes (labs, --format, --timeout).
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "run [ARGS]")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "run [ARGS]"
+    )]
     pub command: Vec<String>,
 }
 
@@ -97,7 +118,7 @@ pub fn guest_run(command: &[String]) -> Result<(Vec<String>, RunFormat), String>
         ));
     }
     let argv = std::iter::once("lab".to_string()).chain(command.iter().cloned());
-    match Cli::try_parse_from_argv(argv) {
+    match <Cli as clap::Parser>::try_parse_from(argv).map(|c| c.command) {
         Ok(Command::Run { ids, format, timeout }) => {
             for id in &ids {
                 if crate::registry::find(id).is_none() {
@@ -110,19 +131,6 @@ pub fn guest_run(command: &[String]) -> Result<(Vec<String>, RunFormat), String>
         }
         Ok(_) => Err("error: lab vm runs `run` only".into()),
         Err(e) => Err(crate::cli::one_line(&e)),
-    }
-}
-
-impl Cli {
-    fn try_parse_from_argv(argv: impl Iterator<Item = String>) -> Result<Command, clap::Error> {
-        <Cli as clap::Parser>::try_parse_from(argv).map(|c| c.command)
-    }
-}
-
-impl VmArgs {
-    /// The options of one VM run.
-    pub fn options(&self, run_args: Vec<String>) -> VmOptions {
-        self.machine.options(self.kernel.clone(), self.cgroup, self.user, run_args)
     }
 }
 
@@ -156,7 +164,7 @@ pub fn main(args: &VmArgs) -> ExitCode {
     if let Err(e) = lab_kit::sys::catch_interrupts() {
         eprintln!("warning: {e}");
     }
-    match super::run(&args.options(run_args)) {
+    match super::run(&args.target.options(run_args)) {
         Ok(run) => {
             let mut out = std::io::stdout().lock();
             if let Err(e) = print(&run, format, &mut out) {
@@ -243,7 +251,8 @@ mod tests {
 
     #[test]
     fn the_guest_runs_what_lab_run_takes() {
-        let (args, format) = guest_run(&strings(&["run", "06", "pid", "--format", "json", "--timeout", "30"])).expect("ok");
+        let (args, format) =
+            guest_run(&strings(&["run", "06", "pid", "--format", "json", "--timeout", "30"])).expect("ok");
         assert_eq!(args, strings(&["06", "pid", "--timeout", "30"]));
         assert_eq!(format, RunFormat::Json);
         let (args, format) = guest_run(&strings(&["run"])).expect("ok");
@@ -253,7 +262,13 @@ mod tests {
 
     #[test]
     fn anything_but_run_is_refused_in_one_line() {
-        for bad in [&["list"][..], &["doctor"], &[], &["run", "99"], &["run", "--format", "xml"]] {
+        for bad in [
+            &["list"][..],
+            &["doctor"],
+            &[],
+            &["run", "99"],
+            &["run", "--format", "xml"],
+        ] {
             let e = guest_run(&strings(bad)).expect_err("refused");
             assert!(e.starts_with("error:") && !e.contains('\n'), "{e}");
         }

@@ -35,7 +35,13 @@ pub fn encode(id: u32, kind: &str, payload: &str) -> Vec<String> {
     chunks
         .iter()
         .enumerate()
-        .map(|(i, c)| format!("{MAGIC}{id} {kind} {}/{count} {:08x} {c}\n", i + 1, crc32fast::hash(c.as_bytes())))
+        .map(|(i, c)| {
+            format!(
+                "{MAGIC}{id} {kind} {}/{count} {:08x} {c}\n",
+                i + 1,
+                crc32fast::hash(c.as_bytes())
+            )
+        })
         .collect()
 }
 
@@ -143,7 +149,13 @@ mod tests {
         let frames = encode(7, "report", &payload);
         assert!(frames.len() > 3, "{} frames", frames.len());
         let d = decode(&stream(&frames));
-        assert_eq!(d.messages, vec![Message { kind: "report".into(), payload }]);
+        assert_eq!(
+            d.messages,
+            vec![Message {
+                kind: "report".into(),
+                payload
+            }]
+        );
         assert_eq!((d.bad_frames, d.incomplete.len()), (0, 0));
     }
 
@@ -160,7 +172,11 @@ mod tests {
         s.extend(b"[    2.0] veth: loaded");
         s.extend(stream(&encode(1, "hello", "{\"a\":1}")));
         s.extend(b"@@labvm1 nonsense\n@@labvm1 2 x 1/1 zzzz y\n");
-        s.extend(stream(&encode(2, "done", "{}")).iter().flat_map(|b| if *b == b'\n' { vec![b'\r', b'\n'] } else { vec![*b] }));
+        s.extend(
+            stream(&encode(2, "done", "{}"))
+                .iter()
+                .flat_map(|b| if *b == b'\n' { vec![b'\r', b'\n'] } else { vec![*b] }),
+        );
         let d = decode(&s);
         let kinds: Vec<&str> = d.messages.iter().map(|m| m.kind.as_str()).collect();
         assert_eq!(kinds, ["hello", "done"]);

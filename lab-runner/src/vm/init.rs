@@ -211,8 +211,7 @@ fn switch_root() -> anyhow::Result<()> {
     for e in std::fs::read_dir("/")? {
         let e = e?;
         if e.file_name() != "newroot" {
-            copy_tree(&e.path(), &new.join(e.file_name()))
-                .with_context(|| format!("copy {}", e.path().display()))?;
+            copy_tree(&e.path(), &new.join(e.file_name())).with_context(|| format!("copy {}", e.path().display()))?;
         }
     }
     // Free the rootfs' memory: nothing of it is used after the move.
@@ -259,7 +258,13 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
 fn mount_basics(notes: &mut Vec<String>) {
     let mut m = |src: &str, target: &str, fstype: &str, flags: MsFlags, data: &str| {
         let _ = std::fs::create_dir_all(target);
-        if let Err(e) = mount(Some(src), target, Some(fstype), flags, (!data.is_empty()).then_some(data)) {
+        if let Err(e) = mount(
+            Some(src),
+            target,
+            Some(fstype),
+            flags,
+            (!data.is_empty()).then_some(data),
+        ) {
             notes.push(format!("mount {fstype} {target}: {e}"));
         }
     };
@@ -267,16 +272,41 @@ fn mount_basics(notes: &mut Vec<String>) {
     m("proc", "/proc", "proc", secure, "");
     m("sysfs", "/sys", "sysfs", secure, "");
     m("devtmpfs", "/dev", "devtmpfs", MsFlags::MS_NOSUID, "mode=0755");
-    m("devpts", "/dev/pts", "devpts", MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC, "gid=5,mode=0620,ptmxmode=0666");
-    m("tmpfs", "/dev/shm", "tmpfs", MsFlags::MS_NOSUID | MsFlags::MS_NODEV, "mode=1777");
+    m(
+        "devpts",
+        "/dev/pts",
+        "devpts",
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+        "gid=5,mode=0620,ptmxmode=0666",
+    );
+    m(
+        "tmpfs",
+        "/dev/shm",
+        "tmpfs",
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        "mode=1777",
+    );
     m("mqueue", "/dev/mqueue", "mqueue", secure, "");
-    m("tmpfs", "/tmp", "tmpfs", MsFlags::MS_NOSUID | MsFlags::MS_NODEV, "mode=1777");
-    m("tmpfs", "/run", "tmpfs", MsFlags::MS_NOSUID | MsFlags::MS_NODEV, "mode=0755");
+    m(
+        "tmpfs",
+        "/tmp",
+        "tmpfs",
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        "mode=1777",
+    );
+    m(
+        "tmpfs",
+        "/run",
+        "tmpfs",
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        "mode=0755",
+    );
     let _ = std::fs::create_dir_all("/root");
 }
 
 fn load_module(name: &str) -> nix::Result<()> {
-    let f = std::fs::File::open(format!("/{MODULES}/{name}.ko")).map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)))?;
+    let f = std::fs::File::open(format!("/{MODULES}/{name}.ko"))
+        .map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)))?;
     let params = CString::default();
     nix::kmod::finit_module(&f, &params, nix::kmod::ModuleInitFlags::empty())
 }
@@ -385,7 +415,9 @@ fn run_suite(cfg: &GuestConfig) -> (serde_json::Value, RunEnd) {
     };
     let v2 = v2_root(&cfg.cgroup);
     if let Some(root) = &v2 {
-        let delegated = cfg.user.map(|u| (format!("user.slice/user-{u}.slice/user@{u}.service"), u));
+        let delegated = cfg
+            .user
+            .map(|u| (format!("user.slice/user-{u}.slice/user@{u}.service"), u));
         let owner = delegated.as_ref().map(|(p, u)| (p.as_str(), *u));
         match prepare_cgroup(root, &cgroup, owner)
             .and_then(|()| std::fs::write(format!("{root}/{cgroup}/cgroup.procs"), "0"))
@@ -434,7 +466,8 @@ fn run_suite(cfg: &GuestConfig) -> (serde_json::Value, RunEnd) {
     end.stderr_tail
         .extend(lines[lines.len().saturating_sub(20)..].iter().map(|l| l.to_string()));
     let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        end.stderr_tail.push(format!("lab vm init: lab run printed no JSON report: {e}"));
+        end.stderr_tail
+            .push(format!("lab vm init: lab run printed no JSON report: {e}"));
         serde_json::Value::Null
     });
     (report, end)

@@ -107,7 +107,10 @@ impl Initramfs {
             bail!("{}: too many levels of symbolic links", path.display());
         }
         let mut so_far = PathBuf::from("/");
-        let comps: Vec<_> = path.components().filter(|c| matches!(c, Component::Normal(_))).collect();
+        let comps: Vec<_> = path
+            .components()
+            .filter(|c| matches!(c, Component::Normal(_)))
+            .collect();
         for (i, c) in comps.iter().enumerate() {
             so_far.push(c);
             let meta = std::fs::symlink_metadata(&so_far).with_context(|| format!("stat {}", so_far.display()))?;
@@ -140,7 +143,10 @@ impl Initramfs {
     pub fn write(&self, mut w: impl Write) -> io::Result<()> {
         use cpio::newc::{Builder, ModeFileType, trailer};
         for (ino, (path, entry)) in self.entries.iter().enumerate() {
-            let b = Builder::new(path).ino(u32::try_from(ino + 1).unwrap_or(u32::MAX)).uid(0).gid(0);
+            let b = Builder::new(path)
+                .ino(u32::try_from(ino + 1).unwrap_or(u32::MAX))
+                .uid(0)
+                .gid(0);
             let (b, data): (Builder, &[u8]) = match entry {
                 Entry::Dir(mode) => (b.mode(*mode).set_mode_file_type(ModeFileType::Directory).nlink(2), &[]),
                 Entry::File(mode, data) => (b.mode(*mode).set_mode_file_type(ModeFileType::Regular), data),
@@ -279,7 +285,18 @@ mod tests {
         let names: Vec<&str> = members.iter().map(|m| m.0.as_str()).collect();
         assert_eq!(
             names,
-            ["bin", "dev", "dev/console", "init", "lab-vm", "lab-vm/config.json", "proc", "usr", "usr/bin", "usr/bin/lab"]
+            [
+                "bin",
+                "dev",
+                "dev/console",
+                "init",
+                "lab-vm",
+                "lab-vm/config.json",
+                "proc",
+                "usr",
+                "usr/bin",
+                "usr/bin/lab"
+            ]
         );
         for (i, (name, _, _)) in members.iter().enumerate() {
             if let Some((parent, _)) = name.rsplit_once('/') {
@@ -325,7 +342,10 @@ mod tests {
             child.stdin.take().expect("stdin").write_all(&bytes).expect("write");
             let out = child.wait_with_output().expect("wait");
             assert!(out.status.success(), "{tool} failed");
-            let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+            let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(str::to_string)
+                .collect();
             names.sort();
             assert_eq!(names, ["init", "usr", "usr/bin", "usr/bin/lab"], "{tool}");
             listed_by.push(tool);
@@ -348,7 +368,10 @@ mod tests {
         let r = rel(d);
         let e = a.entries();
         assert_eq!(e.get(&format!("{r}/lib")), Some(&Entry::Symlink("usr/lib".into())));
-        assert_eq!(e.get(&format!("{r}/usr/lib/libx.so.1")), Some(&Entry::Symlink("libx.so.1.2".into())));
+        assert_eq!(
+            e.get(&format!("{r}/usr/lib/libx.so.1")),
+            Some(&Entry::Symlink("libx.so.1.2".into()))
+        );
         assert!(matches!(e.get(&format!("{r}/usr/lib/libx.so.1.2")), Some(Entry::File(_, data)) if data == b"lib"));
     }
 }

@@ -50,7 +50,10 @@ impl Kernel {
     /// A kernel image or a `.deb` holding one.
     pub fn resolve(path: &Path) -> anyhow::Result<Kernel> {
         if !path.is_file() {
-            bail!("{}: no such file (a kernel image or a linux-image .deb)", path.display());
+            bail!(
+                "{}: no such file (a kernel image or a linux-image .deb)",
+                path.display()
+            );
         }
         if path.extension().is_some_and(|e| e == "deb") {
             return Self::from_deb(path);
@@ -78,7 +81,11 @@ impl Kernel {
             .output()
             .context("run dpkg-deb -x (dpkg) to unpack the kernel package")?;
         if !out.status.success() {
-            bail!("dpkg-deb -x {}: {}", deb.display(), String::from_utf8_lossy(&out.stderr).trim());
+            bail!(
+                "dpkg-deb -x {}: {}",
+                deb.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
         }
         let boot = dir.path().join("boot");
         let image = std::fs::read_dir(&boot)
@@ -87,7 +94,10 @@ impl Kernel {
             .flatten()
             .filter_map(Result::ok)
             .map(|e| e.path())
-            .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-")))
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
+            })
             .with_context(|| format!("{} holds no boot/vmlinuz-*: not a linux-image package", deb.display()))?;
         let release = image
             .file_name()
@@ -110,7 +120,10 @@ impl Kernel {
         let mut m = Modules::default();
         let Some(dir) = &self.modules_dir else {
             for n in names {
-                m.missing.push((n.to_string(), format!("no /lib/modules/{} for this kernel", self.release)));
+                m.missing.push((
+                    n.to_string(),
+                    format!("no /lib/modules/{} for this kernel", self.release),
+                ));
             }
             return m;
         };
@@ -149,10 +162,14 @@ fn visit(
         out.missing.push((name.to_string(), "not built for this kernel".into()));
         return;
     };
-    let data = match std::fs::read(path).map_err(anyhow::Error::from).and_then(|raw| decompress(path, raw)) {
+    let data = match std::fs::read(path)
+        .map_err(anyhow::Error::from)
+        .and_then(|raw| decompress(path, raw))
+    {
         Ok(d) => d,
         Err(e) => {
-            out.missing.push((name.to_string(), format!("{}: {e:#}", path.display())));
+            out.missing
+                .push((name.to_string(), format!("{}: {e:#}", path.display())));
             return;
         }
     };
@@ -201,13 +218,20 @@ fn decompress(path: &Path, raw: Vec<u8>) -> anyhow::Result<Vec<u8>> {
 /// The `depends=` of a module's `.modinfo` section.
 pub fn depends(object: &[u8]) -> Vec<String> {
     use object::{Object, ObjectSection};
-    let Ok(file) = object::File::parse(object) else { return Vec::new() };
+    let Ok(file) = object::File::parse(object) else {
+        return Vec::new();
+    };
     let Some(info) = file.section_by_name(".modinfo").and_then(|s| s.data().ok()) else {
         return Vec::new();
     };
     info.split(|b| *b == 0)
         .filter_map(|kv| kv.strip_prefix(b"depends="))
-        .flat_map(|v| String::from_utf8_lossy(v).split(',').map(str::to_string).collect::<Vec<_>>())
+        .flat_map(|v| {
+            String::from_utf8_lossy(v)
+                .split(',')
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
         .filter(|d| !d.is_empty())
         .map(|d| module_name(&d))
         .collect()

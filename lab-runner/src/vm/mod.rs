@@ -197,8 +197,7 @@ impl VmRun {
 }
 
 fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")
-        .and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|c| c.is_file()))
+    std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|c| c.is_file()))
 }
 
 /// The `lab` executable for the guest, without its debug sections when
@@ -299,9 +298,8 @@ fn kvm_usable() -> Result<(), String> {
 }
 
 fn qemu_binary() -> anyhow::Result<PathBuf> {
-    which("qemu-system-x86_64").context(
-        "qemu-system-x86_64 is not installed (Debian/Ubuntu: apt-get install qemu-system-x86)",
-    )
+    which("qemu-system-x86_64")
+        .context("qemu-system-x86_64 is not installed (Debian/Ubuntu: apt-get install qemu-system-x86)")
 }
 
 fn boot(
@@ -316,7 +314,15 @@ fn boot(
     let console = dir.join(format!("console-{tag}.log"));
     let data = dir.join(format!("data-{tag}.log"));
     let mut cmd = Command::new(qemu_binary()?);
-    cmd.args(["-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-monitor", "none"]);
+    cmd.args([
+        "-nodefaults",
+        "-no-user-config",
+        "-display",
+        "none",
+        "-no-reboot",
+        "-monitor",
+        "none",
+    ]);
     if kvm {
         cmd.args(["-accel", "kvm", "-cpu", "host"]);
     } else {
@@ -464,7 +470,10 @@ pub const TAINT_BAD: u64 = !(1 << 13);
 fn tail(text: &[u8], n: usize) -> Vec<String> {
     let t = String::from_utf8_lossy(text);
     let lines: Vec<&str> = t.lines().filter(|l| !l.trim().is_empty()).collect();
-    lines[lines.len().saturating_sub(n)..].iter().map(|l| l.to_string()).collect()
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| l.to_string())
+        .collect()
 }
 
 /// Boot `opts.kernel`, run the suite in it, and bring back its report.
@@ -513,7 +522,10 @@ pub fn run(opts: &VmOptions) -> anyhow::Result<VmRun> {
     }
     let (a, accel) = match attempt {
         Some(a) => a,
-        None => (boot(opts, &kernel, &initrd, dir.path(), false, opts.boot_timeout)?, "tcg"),
+        None => (
+            boot(opts, &kernel, &initrd, dir.path(), false, opts.boot_timeout)?,
+            "tcg",
+        ),
     };
     Ok(assemble(opts, &kernel, &modules, a, accel, kvm_fallback))
 }
@@ -527,11 +539,20 @@ fn assemble(
     kvm_fallback: Option<String>,
 ) -> VmRun {
     let d = framing::decode(&a.data);
-    let parse = |kind: &str| d.last(kind).and_then(|m| serde_json::from_str::<serde_json::Value>(&m.payload).ok());
-    let hello: Hello = parse("hello").and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default();
-    let end: RunEnd = parse("run-end").and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default();
+    let parse = |kind: &str| {
+        d.last(kind)
+            .and_then(|m| serde_json::from_str::<serde_json::Value>(&m.payload).ok())
+    };
+    let hello: Hello = parse("hello")
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
+    let end: RunEnd = parse("run-end")
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default();
     let done: Option<Done> = parse("done").and_then(|v| serde_json::from_value(v).ok());
-    let dmesg: String = parse("dmesg").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let dmesg: String = parse("dmesg")
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
     let mut report = parse("report").filter(|r| r.is_object());
     let mut notes = hello.notes.clone();
     if let Some(p) = &a.problem {
