@@ -141,6 +141,7 @@ pub fn main() -> ExitCode {
         Command::Inspect { pid, format } => inspect(pid.as_deref(), format),
         Command::Vm(args) => crate::vm::command::main(&args),
         Command::Diff(args) => crate::diff::main(&args),
+        Command::Matrix(args) => crate::matrix::main(&args),
         Command::RunLab { id, format } => match find(&id) {
             Some(l) => ExitCode::from(lab_kit::lab::exit_code(&lab_kit::lab::run_lab(l, format))),
             None => usage(&format!("error: unknown lab '{id}'")),

@@ -152,6 +152,10 @@ pub enum Command {
     /// values. Exit 0 when nothing differs, 1 when something does, 2 on bad input.
     #[command(arg_required_else_help = true)]
     Diff(crate::diff::DiffArgs),
+    /// Run `lab vm` over kernels × cgroup layouts × users, several at once,
+    /// and print the table of results (lab × configuration).
+    #[command(arg_required_else_help = true)]
+    Matrix(crate::matrix::MatrixArgs),
     /// Internal: run one lab in this process (the runner re-executes itself).
     #[command(name = "__lab", hide = true)]
     RunLab {

@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod env;
 pub mod explain;
 pub mod formats;
+pub mod matrix;
 pub mod registry;
 pub mod run;
 pub mod vm;
