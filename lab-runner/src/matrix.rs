@@ -164,10 +164,19 @@ impl Column {
         col.total_ms = run.vm.total_ms;
         col.exit_code = run.exit_code();
         if run.vm.outcome != Outcome::Completed {
-            col.problem = run.vm.console_excerpt.last().cloned().or_else(|| run.vm.notes.last().cloned());
+            col.problem = run
+                .vm
+                .console_excerpt
+                .last()
+                .cloned()
+                .or_else(|| run.vm.notes.last().cloned());
         }
         for lab in run.report["labs"].as_array().into_iter().flatten() {
-            let key = format!("{}-{}", lab["id"].as_str().unwrap_or("?"), lab["slug"].as_str().unwrap_or("?"));
+            let key = format!(
+                "{}-{}",
+                lab["id"].as_str().unwrap_or("?"),
+                lab["slug"].as_str().unwrap_or("?")
+            );
             let steps = lab["steps"].as_array().map_or(0, Vec::len);
             let passed = lab["steps"]
                 .as_array()
@@ -196,7 +205,11 @@ pub struct Matrix {
 impl Matrix {
     /// Every lab of any column, in teaching order.
     fn rows(&self) -> Vec<String> {
-        let mut rows: Vec<String> = self.columns.iter().flat_map(|c| c.labs.iter().map(|(k, _)| k.clone())).collect();
+        let mut rows: Vec<String> = self
+            .columns
+            .iter()
+            .flat_map(|c| c.labs.iter().map(|(k, _)| k.clone()))
+            .collect();
         rows.sort();
         rows.dedup();
         rows
@@ -228,7 +241,12 @@ impl Matrix {
         }
         s.push_str("| *VM* |");
         for c in &self.columns {
-            s.push_str(&format!(" {} ({}, {:.0} s) |", c.outcome, c.accelerator, c.total_ms as f64 / 1000.0));
+            s.push_str(&format!(
+                " {} ({}, {:.0} s) |",
+                c.outcome,
+                c.accelerator,
+                c.total_ms as f64 / 1000.0
+            ));
         }
         s.push('\n');
         s
@@ -261,7 +279,13 @@ impl Matrix {
             writeln!(out, "{}", cells.join("  ").trim_end())?;
         }
         for c in self.columns.iter().filter(|c| c.problem.is_some()) {
-            writeln!(out, "\n{}: {}: {}", c.heading(), c.outcome, c.problem.as_deref().unwrap_or(""))?;
+            writeln!(
+                out,
+                "\n{}: {}: {}",
+                c.heading(),
+                c.outcome,
+                c.problem.as_deref().unwrap_or("")
+            )?;
         }
         writeln!(
             out,
@@ -288,12 +312,11 @@ pub const README_END: &str = "<!-- kernels-checked:end -->";
 /// `text` with the part between the markers replaced by `table`.
 pub fn replace_between_markers(text: &str, table: &str) -> Result<String, String> {
     let start = text.find(README_START).ok_or(format!("no {README_START} marker"))?;
-    let end = text.find(README_END).filter(|e| *e > start).ok_or(format!("no {README_END} marker after the start"))?;
-    Ok(format!(
-        "{}{README_START}\n{table}{}",
-        &text[..start],
-        &text[end..]
-    ))
+    let end = text
+        .find(README_END)
+        .filter(|e| *e > start)
+        .ok_or(format!("no {README_END} marker after the start"))?;
+    Ok(format!("{}{README_START}\n{table}{}", &text[..start], &text[end..]))
 }
 
 fn configs(args: &MatrixArgs) -> Result<(Vec<Config>, u64), String> {
@@ -367,7 +390,13 @@ fn dedup<T: PartialEq + Clone>(v: &mut Vec<T>) {
 }
 
 /// Run every configuration, `jobs` at a time.
-pub fn run(configs: &[Config], jobs: u64, machine: &MachineArgs, run_args: &[String], reports: Option<&Path>) -> Matrix {
+pub fn run(
+    configs: &[Config],
+    jobs: u64,
+    machine: &MachineArgs,
+    run_args: &[String],
+    reports: Option<&Path>,
+) -> Matrix {
     let start = std::time::Instant::now();
     let next = Mutex::new(0usize);
     let results: Mutex<Vec<Option<Column>>> = Mutex::new(vec![None; configs.len()]);
@@ -396,7 +425,10 @@ pub fn run(configs: &[Config], jobs: u64, machine: &MachineArgs, run_args: &[Str
                             cfg.user.0.map_or("root".into(), |u| u.to_string())
                         );
                         let written = std::fs::create_dir_all(dir).and_then(|()| {
-                            std::fs::write(dir.join(&name), serde_json::to_vec_pretty(&r.report).unwrap_or_default())
+                            std::fs::write(
+                                dir.join(&name),
+                                serde_json::to_vec_pretty(&r.report).unwrap_or_default(),
+                            )
                         });
                         if let Err(e) = written {
                             eprintln!("lab matrix: write {}: {e}", dir.join(&name).display());
@@ -448,7 +480,12 @@ pub fn main(args: &MatrixArgs) -> ExitCode {
         // Refuse before an hour of VMs, not after.
         match std::fs::read_to_string(readme) {
             Ok(t) if t.contains(README_START) && t.contains(README_END) => {}
-            Ok(_) => return usage(format!("error: {} has no {README_START} … {README_END} markers", readme.display())),
+            Ok(_) => {
+                return usage(format!(
+                    "error: {} has no {README_START} … {README_END} markers",
+                    readme.display()
+                ));
+            }
             Err(e) => return usage(format!("error: {}: {e}", readme.display())),
         }
     }
@@ -514,8 +551,18 @@ mod tests {
     fn the_markdown_table_has_a_row_per_lab_and_a_column_per_configuration() {
         let m = Matrix {
             columns: vec![
-                column("6.1.0-50-cloud-amd64", CgroupLayout::V2, "root", &[("06-uts", "pass", 4, 4), ("09-net", "pass", 4, 4)]),
-                column("5.10.0-32-cloud-amd64", CgroupLayout::V1, "uid 65534", &[("06-uts", "pass", 4, 4)]),
+                column(
+                    "6.1.0-50-cloud-amd64",
+                    CgroupLayout::V2,
+                    "root",
+                    &[("06-uts", "pass", 4, 4), ("09-net", "pass", 4, 4)],
+                ),
+                column(
+                    "5.10.0-32-cloud-amd64",
+                    CgroupLayout::V1,
+                    "uid 65534",
+                    &[("06-uts", "pass", 4, 4)],
+                ),
             ],
             wall_ms: 1,
             jobs: 2,
@@ -537,7 +584,10 @@ mod tests {
     fn the_readme_table_is_replaced_between_its_markers_only() {
         let text = format!("# x\nbefore\n{README_START}\nold\n{README_END}\nafter\n");
         let new = replace_between_markers(&text, "| new |\n").expect("markers");
-        assert_eq!(new, format!("# x\nbefore\n{README_START}\n| new |\n{README_END}\nafter\n"));
+        assert_eq!(
+            new,
+            format!("# x\nbefore\n{README_START}\n| new |\n{README_END}\nafter\n")
+        );
         assert!(replace_between_markers("no markers", "x").is_err());
         assert!(replace_between_markers(&format!("{README_END}{README_START}"), "x").is_err());
     }

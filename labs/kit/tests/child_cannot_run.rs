@@ -20,9 +20,9 @@ fn cannot_run_in_a_child_reaches_the_parent_as_itself() {
     let mut sink = Sink(Vec::new());
     let mut child = lab_kit::child::spawn(|c| {
         c.note("about to find the driver missing");
-        Err(anyhow::Error::from(lab_kit::net::NetError::DriverMissing(CannotRun::unsupported(
-            "the kernel has no veth driver",
-        ))))
+        Err(anyhow::Error::from(lab_kit::net::NetError::DriverMissing(
+            CannotRun::unsupported("the kernel has no veth driver"),
+        )))
     })
     .expect("spawn");
     let err = child.recv::<()>(&mut sink).expect_err("the child failed");
