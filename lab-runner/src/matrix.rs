@@ -401,6 +401,31 @@ pub fn run(
     let next = Mutex::new(0usize);
     let results: Mutex<Vec<Option<Column>>> = Mutex::new(vec![None; configs.len()]);
     let total = configs.len();
+    // Each package is unpacked once, all of them at the same time.
+    let mut kernels: Vec<(PathBuf, Result<crate::vm::kernel::Kernel, String>)> = Vec::new();
+    std::thread::scope(|scope| {
+        let mut seen = Vec::new();
+        let handles: Vec<_> = configs
+            .iter()
+            .filter(|c| {
+                let new = !seen.contains(&c.kernel);
+                seen.push(c.kernel.clone());
+                new
+            })
+            .map(|c| {
+                let path = c.kernel.clone();
+                scope.spawn(move || {
+                    let k = crate::vm::kernel::Kernel::resolve(&path).map_err(|e| format!("{e:#}"));
+                    (path, k)
+                })
+            })
+            .collect();
+        for h in handles {
+            if let Ok(k) = h.join() {
+                kernels.push(k);
+            }
+        }
+    });
     std::thread::scope(|scope| {
         for _ in 0..jobs.min(total as u64).max(1) {
             scope.spawn(|| {
@@ -416,7 +441,11 @@ pub fn run(
                     }
                     let cfg = &configs[i];
                     let opts = machine.options(cfg.kernel.clone(), cfg.cgroup, cfg.user, run_args.to_vec());
-                    let run = crate::vm::run(&opts).map_err(|e| format!("{e:#}"));
+                    let run = match kernels.iter().find(|(p, _)| *p == cfg.kernel).map(|(_, k)| k) {
+                        Some(Ok(k)) => crate::vm::run_kernel(&opts, k).map_err(|e| format!("{e:#}")),
+                        Some(Err(e)) => Err(e.clone()),
+                        None => Err(format!("{}: not unpacked", cfg.kernel.display())),
+                    };
                     if let (Ok(r), Some(dir)) = (&run, reports) {
                         let name = format!(
                             "{}-{}-{}.json",

@@ -478,12 +478,17 @@ fn tail(text: &[u8], n: usize) -> Vec<String> {
 
 /// Boot `opts.kernel`, run the suite in it, and bring back its report.
 pub fn run(opts: &VmOptions) -> anyhow::Result<VmRun> {
-    let kernel = Kernel::resolve(&opts.kernel)?;
+    run_kernel(opts, &Kernel::resolve(&opts.kernel)?)
+}
+
+/// [`run`] with the kernel already resolved (`lab matrix` unpacks each
+/// package once for all its configurations).
+pub fn run_kernel(opts: &VmOptions, kernel: &Kernel) -> anyhow::Result<VmRun> {
     let dir = tempfile::Builder::new()
         .prefix("container-labs-vm-")
         .tempdir()
         .context("make a temporary directory")?;
-    let (archive, modules) = build_initramfs(opts, &kernel, dir.path())?;
+    let (archive, modules) = build_initramfs(opts, kernel, dir.path())?;
     let initrd = dir.path().join("initramfs.cpio");
     std::fs::write(&initrd, archive.to_bytes()).with_context(|| format!("write {}", initrd.display()))?;
     qemu_binary()?;
@@ -510,7 +515,7 @@ pub fn run(opts: &VmOptions) -> anyhow::Result<VmRun> {
         } else {
             Duration::from_secs(10).min(opts.boot_timeout)
         };
-        let a = boot(opts, &kernel, &initrd, dir.path(), true, watchdog)?;
+        let a = boot(opts, kernel, &initrd, dir.path(), true, watchdog)?;
         if opts.accel == Accel::Kvm || !matches!(a.outcome, Outcome::BootTimeout | Outcome::QemuFailed) {
             attempt = Some((a, "kvm"));
         } else {
@@ -523,11 +528,11 @@ pub fn run(opts: &VmOptions) -> anyhow::Result<VmRun> {
     let (a, accel) = match attempt {
         Some(a) => a,
         None => (
-            boot(opts, &kernel, &initrd, dir.path(), false, opts.boot_timeout)?,
+            boot(opts, kernel, &initrd, dir.path(), false, opts.boot_timeout)?,
             "tcg",
         ),
     };
-    Ok(assemble(opts, &kernel, &modules, a, accel, kvm_fallback))
+    Ok(assemble(opts, kernel, &modules, a, accel, kvm_fallback))
 }
 
 fn assemble(
