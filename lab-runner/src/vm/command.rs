@@ -63,6 +63,10 @@ pub struct MachineArgs {
     /// dependencies (`none`: load nothing, e.g. to see a lab without veth).
     #[arg(long, value_name = "LIST", value_delimiter = ',', default_values_t = super::kernel::LAB_MODULES.iter().map(|m| m.to_string()))]
     pub modules: Vec<String>,
+    /// Run the suite on the kernel's initial rootfs (no tmpfs `/`): what
+    /// labs 03 and 15 meet where `pivot_root` is refused.
+    #[arg(long, hide = true)]
+    pub initial_rootfs: bool,
 }
 
 /// What to boot and how: `lab vm`'s options without its command.
@@ -148,6 +152,7 @@ impl MachineArgs {
             lab: self.lab.clone(),
             run_args,
             modules: self.modules.iter().filter(|m| *m != "none").cloned().collect(),
+            initial_rootfs: self.initial_rootfs,
         }
     }
 }

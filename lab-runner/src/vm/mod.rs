@@ -8,7 +8,7 @@
 //!
 //! KVM is tried first when `/dev/kvm` opens, behind a boot watchdog (the
 //! guest must say `hello` in time); otherwise, or when it does not, TCG
-//! (`-accel tcg -cpu max`) runs. The report's `environment.vm` says which.
+//! (`-accel tcg -cpu max,cx16=off`) runs. The report's `environment.vm` says which.
 
 pub mod command;
 pub mod framing;
@@ -85,6 +85,8 @@ pub struct VmOptions {
     pub run_args: Vec<String>,
     /// Kernel modules to load (with their dependencies).
     pub modules: Vec<String>,
+    /// Leave `/` the kernel's initial rootfs (see [`GuestConfig::initial_rootfs`]).
+    pub initial_rootfs: bool,
 }
 
 /// How a VM run ended.
@@ -270,6 +272,7 @@ fn build_initramfs(
         user: opts.user,
         run_args: opts.run_args.clone(),
         modules: modules.load.iter().map(|m| m.name.clone()).collect(),
+        initial_rootfs: opts.initial_rootfs,
     };
     a.file(init::CONFIG, 0o644, serde_json::to_vec(&cfg)?);
     Ok((a, modules))
@@ -326,7 +329,11 @@ fn boot(
     if kvm {
         cmd.args(["-accel", "kvm", "-cpu", "host"]);
     } else {
-        cmd.args(["-accel", "tcg", "-cpu", "max"]);
+        // Without CMPXCHG16B: qemu 7.2's emulation of it under TCG corrupts
+        // SLUB's lockless per-CPU freelists (this_cpu_try_cmpxchg128) on
+        // 6.12, which panicked in kmem_cache_alloc or slab_sysfs_init in
+        // about three boots of four; without it SLUB takes its locked path.
+        cmd.args(["-accel", "tcg", "-cpu", "max,cx16=off"]);
     }
     cmd.arg("-m")
         .arg(opts.memory_mb.to_string())
