@@ -715,7 +715,8 @@ fn report_from_vm(vm: &[String]) -> Result<Report, (u8, String)> {
         eprintln!("warning: {e}");
     }
     let opts = parsed.args.options(run_args);
-    let run = crate::vm::run(&opts).map_err(|e| (4, format!("lab vm: {e:#}")))?;
+    let kernel = crate::vm::kernel::Kernel::resolve(&opts.kernel).map_err(|e| (2, format!("error: {e:#}")))?;
+    let run = crate::vm::run_kernel(&opts, &kernel).map_err(|e| (4, format!("lab vm: {e:#}")))?;
     eprintln!("B: lab vm: {}", crate::vm::command::headline(&run));
     if run.vm.outcome != crate::vm::Outcome::Completed && run.report["labs"].as_array().is_none_or(|l| l.is_empty()) {
         return Err((

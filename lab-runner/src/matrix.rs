@@ -322,9 +322,9 @@ pub fn replace_between_markers(text: &str, table: &str) -> Result<String, String
 fn configs(args: &MatrixArgs) -> Result<(Vec<Config>, u64), String> {
     let file = match &args.config {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-            let f: MatrixFile =
-                toml::from_str(&text).map_err(|e| format!("{}: {}", p.display(), e.message().replace('\n', " ")))?;
+            let text = std::fs::read_to_string(p).map_err(|e| format!("error: {}: {e}", p.display()))?;
+            let f: MatrixFile = toml::from_str(&text)
+                .map_err(|e| format!("error: {}: {}", p.display(), e.message().replace('\n', " ")))?;
             let base = p.parent().unwrap_or(Path::new("."));
             MatrixFile {
                 kernels: f.kernels.iter().map(|k| base.join(k)).collect(),

@@ -166,10 +166,18 @@ pub fn main(args: &VmArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A file that is no kernel is bad input (exit 2), not a VM that failed.
+    let kernel = match super::kernel::Kernel::resolve(&args.target.kernel) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
     if let Err(e) = lab_kit::sys::catch_interrupts() {
         eprintln!("warning: {e}");
     }
-    match super::run(&args.target.options(run_args)) {
+    match super::run_kernel(&args.target.options(run_args), &kernel) {
         Ok(run) => {
             let mut out = std::io::stdout().lock();
             if let Err(e) = print(&run, format, &mut out) {

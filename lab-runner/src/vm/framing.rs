@@ -107,8 +107,9 @@ pub fn decode(text: &[u8]) -> Decoded {
             continue;
         }
         p.chunks.insert(index, chunk.to_string());
-        if p.chunks.len() == p.count {
-            let p = partial.remove(&id).expect("present: just inserted");
+        if p.chunks.len() == p.count
+            && let Some(p) = partial.remove(&id)
+        {
             done.insert(id);
             out.messages.push(Message {
                 kind: p.kind,
