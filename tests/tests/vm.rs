@@ -21,8 +21,10 @@ use serde_json::Value;
 
 fn kernels() -> Vec<PathBuf> {
     if let Some(list) = std::env::var_os("CONTAINER_LABS_VM_KERNELS") {
+        // Relative paths are the workspace's (the test runs in tests/).
         return std::env::split_paths(&list)
             .filter(|p| !p.as_os_str().is_empty())
+            .map(|p| PathBuf::from(ROOT).join(p))
             .collect();
     }
     let dir = PathBuf::from(ROOT).join("target/vm-kernels");
@@ -170,7 +172,8 @@ fn pure_cgroup_v2_passes_every_lab_as_root_and_rootless() {
                     .filter(|s| s["status"] != "pass")
                     .map(|s| format!("{}: {} ({})", s["title"], s["status"], s["reason"]))
                     .collect();
-                problems.push(format!("{name}: {id} is {status}: {}", bad.join("; ")));
+                let why = lab["reason"].as_str().unwrap_or("");
+                problems.push(format!("{name}: {id} is {status} ({why}): {}", bad.join("; ")));
             }
         }
     }
