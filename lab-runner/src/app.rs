@@ -12,6 +12,10 @@ use clap::Parser;
 
 /// The whole of `lab`: what `main` calls.
 pub fn main() -> ExitCode {
+    // PID 1 of a `lab vm` guest (this file is its /init).
+    if crate::vm::init::is_guest_init() {
+        crate::vm::init::main();
+    }
     // A lab re-executes this file as its probe helper (see lab_kit::exec).
     if let Some(code) = lab_kit::exec::helper_main() {
         return code;
@@ -164,6 +168,9 @@ pub fn main() -> ExitCode {
         Command::Completions { shell } => print_bytes(&crate::manpage::completions(shell)),
         Command::Man { command } => print_bytes(&crate::manpage::page(command.as_deref())),
         Command::Exercise(command) => crate::exercise::main(command),
+        Command::Vm(args) => crate::vm::command::main(&args),
+        Command::Diff(args) => crate::diff::main(&args),
+        Command::Matrix(args) => crate::matrix::main(&args),
         Command::RunLab { id, format } => match find(&id) {
             Some(l) => ExitCode::from(lab_kit::lab::exit_code(&lab_kit::lab::run_lab(l, format))),
             None => usage(&format!("error: unknown lab '{id}'")),

@@ -12,6 +12,7 @@ Exit codes:
   1    a check failed: the kernel behaved differently from what a lab teaches
   2    usage error (unknown command, unknown lab, bad flag or value)
   3    a lab broke: it crashed, hung past --timeout or printed malformed output
+  4    lab vm / lab matrix: a VM did not complete (boot timeout, panic, Oops)
   130  interrupted (SIGINT or SIGTERM); the current lab was stopped";
 
 /// Run, explain and check the container labs.
@@ -223,6 +224,24 @@ pub enum Command {
     /// state (never your commands).
     #[command(subcommand)]
     Exercise(ExerciseCommand),
+    /// Boot a kernel under qemu and run the suite in it, as root or as a
+    /// user: `lab vm --kernel linux-image-....deb --cgroup v2 -- run --format json`.
+    ///
+    /// Nothing is installed: a .deb is unpacked into a temporary directory,
+    /// and the initramfs is assembled from this executable. Exit codes are
+    /// the guest run's, or 4 when the VM did not complete (boot timeout,
+    /// kernel panic, guest timeout, kernel Oops or taint).
+    #[command(arg_required_else_help = true)]
+    Vm(crate::vm::command::VmArgs),
+    /// Compare two JSON reports check by check: regressions, fixes, newly
+    /// unsupported or skipped, added or removed labs and checks, changed
+    /// values. Exit 0 when nothing differs, 1 when something does, 2 on bad input.
+    #[command(arg_required_else_help = true)]
+    Diff(crate::diff::DiffArgs),
+    /// Run `lab vm` over kernels × cgroup layouts × users, several at once,
+    /// and print the table of results (lab × configuration).
+    #[command(arg_required_else_help = true)]
+    Matrix(crate::matrix::MatrixArgs),
     /// Internal: run one lab in this process (the runner re-executes itself).
     #[command(name = "__lab", hide = true)]
     RunLab {

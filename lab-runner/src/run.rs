@@ -16,13 +16,23 @@ use lab_kit::lab::Environment;
 use lab_kit::render::{Renderer, status_word};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cli::RunFormat;
 
+/// The version of the JSON report's shape; `lab diff` refuses others.
+pub const REPORT_VERSION: u32 = 1;
+
+fn report_version() -> u32 {
+    REPORT_VERSION
+}
+
 /// A whole run, as `--format json` prints it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct RunReport {
+    /// [`REPORT_VERSION`] (a report without it is of version 1).
+    #[serde(default = "report_version")]
+    pub version: u32,
     /// The machine.
     pub environment: Environment,
     /// Each lab, in the order run.
@@ -34,7 +44,7 @@ pub struct RunReport {
 }
 
 /// Counts by status.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Summary {
     /// Passed.
     pub pass: usize,
@@ -578,6 +588,7 @@ pub fn run_all_paced(
     }
     let interrupted = lab_kit::sys::interrupted();
     RunReport {
+        version: REPORT_VERSION,
         environment,
         labs: reports,
         summary,

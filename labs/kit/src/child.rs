@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use crate::error::KitError;
 use crate::event::Event;
+use crate::lab::CannotRun;
 use crate::narrate::Narrate;
 use crate::op::Fork;
 use crate::sys::Forked;
@@ -29,6 +30,28 @@ enum Msg {
     Value(Value),
     Cue(Cue),
     Error(String),
+    /// The child's step cannot run here; travels as itself, not as text, so
+    /// that the parent's step is skipped or unsupported rather than failed.
+    CannotRun(CannotRun),
+}
+
+impl Msg {
+    /// An error of the child's body, as the parent should receive it.
+    fn of_error(e: &anyhow::Error) -> Msg {
+        match e.chain().find_map(|c| c.downcast_ref::<CannotRun>()) {
+            Some(c) => Msg::CannotRun(c.clone()),
+            None => Msg::Error(format!("{e:#}")),
+        }
+    }
+}
+
+/// An error a child reported, as the parent returns it.
+fn reported(msg: Msg) -> Option<KitError> {
+    match msg {
+        Msg::Error(e) => Some(KitError::Child(e)),
+        Msg::CannotRun(c) => Some(KitError::CannotRun(c)),
+        Msg::Event(_) | Msg::Value(_) | Msg::Cue(_) => None,
+    }
 }
 
 /// A handshake between a lab and its child: what one side tells the other.
@@ -136,7 +159,7 @@ pub struct Child {
     pid: Pid,
     chan: Channel,
     reaped: bool,
-    error: Option<String>,
+    error: Option<KitError>,
 }
 
 /// Fork a child that runs `body`, then exits: 0 on success, 1 when `body`
@@ -173,7 +196,7 @@ where
                     match outcome {
                         Ok(Ok(())) => 0,
                         Ok(Err(e)) => {
-                            let _ = ctx.chan.send(&Msg::Error(format!("{e:#}")));
+                            let _ = ctx.chan.send(&Msg::of_error(&e));
                             1
                         }
                         Err(_) => {
@@ -249,6 +272,7 @@ impl Child {
                     return Err(KitError::Channel(format!("waiting for a value, the child sent {c:?}")));
                 }
                 Some(Msg::Error(e)) => return Err(KitError::Child(e)),
+                Some(Msg::CannotRun(c)) => return Err(KitError::CannotRun(c)),
                 None => {
                     let status = waitpid(self.pid, None);
                     self.reaped = true;
@@ -276,6 +300,7 @@ impl Child {
                     return Err(KitError::Channel(format!("waiting for a value, the child sent {c:?}")));
                 }
                 Some(Msg::Error(e)) => return Err(KitError::Child(e)),
+                Some(Msg::CannotRun(c)) => return Err(KitError::CannotRun(c)),
                 None => return Ok(None),
             }
         }
@@ -288,7 +313,7 @@ impl Child {
             match self.chan.recv() {
                 Ok(Some(Msg::Event(e))) => to.emit(e),
                 Ok(Some(Msg::Value(_) | Msg::Cue(_))) => {}
-                Ok(Some(Msg::Error(e))) => error = Some(e),
+                Ok(Some(m @ (Msg::Error(_) | Msg::CannotRun(_)))) => error = reported(m),
                 Ok(None) | Err(_) => break,
             }
         }
@@ -298,7 +323,7 @@ impl Child {
         })?;
         self.reaped = true;
         match error {
-            Some(e) => Err(KitError::Child(e)),
+            Some(e) => Err(e),
             None => Ok(status),
         }
     }
@@ -318,7 +343,7 @@ impl Child {
             match self.chan.recv()? {
                 Some(Msg::Event(e)) => to.emit(e),
                 Some(Msg::Value(_) | Msg::Cue(_)) => {}
-                Some(Msg::Error(e)) => self.error = Some(e),
+                Some(m @ (Msg::Error(_) | Msg::CannotRun(_))) => self.error = reported(m),
                 None => return Ok(false),
             }
             if self.chan.reader.buffer().is_empty() {
@@ -333,7 +358,7 @@ impl Child {
         self.reaped = true;
         while self.pump(to).unwrap_or(false) {}
         match self.error.take() {
-            Some(e) => Err(KitError::Child(e)),
+            Some(e) => Err(e),
             None => Ok(()),
         }
     }

@@ -48,6 +48,10 @@ pub enum KitError {
     /// A child reported an error.
     #[error("child process: {0}")]
     Child(String),
+    /// A child found that its step cannot run here (skip or unsupported):
+    /// the step gets that status, as if the parent had found it.
+    #[error("child process: {0}")]
+    CannotRun(#[source] crate::lab::CannotRun),
 }
 
 impl KitError {

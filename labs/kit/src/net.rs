@@ -37,6 +37,10 @@ pub enum NetError {
     /// No interface of that name.
     #[error("no interface named {0}")]
     NoSuchLink(String),
+    /// The kernel lacks the driver of a link type (`EOPNOTSUPP` from
+    /// RTM_NEWLINK): the step cannot run here; the reason names the module.
+    #[error("rtnetlink request refused: EOPNOTSUPP")]
+    DriverMissing(#[source] crate::lab::CannotRun),
 }
 
 impl NetError {
@@ -47,6 +51,7 @@ impl NetError {
             NetError::Socket(e) => e.raw_os_error().map_or(Errno::EIO, Errno::from_raw),
             NetError::NoSuchLink(_) => Errno::ENODEV,
             NetError::Decode(_) => Errno::EIO,
+            NetError::DriverMissing(_) => Errno::EOPNOTSUPP,
         }
     }
 }
@@ -164,6 +169,7 @@ impl Netlink {
         ]));
         self.request(RouteNetlinkMessage::NewLink(msg), NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK)
             .map(drop)
+            .map_err(|e| driver_missing(e, "veth", "CONFIG_VETH"))
     }
 
     /// Give an interface an IPv4 address (`ip addr add ADDR/LEN dev NAME`).
@@ -301,6 +307,20 @@ pub fn describe(links: &[Link]) -> Vec<String> {
         .collect()
 }
 
+/// RTM_NEWLINK of a link type whose driver the kernel does not have gives
+/// EOPNOTSUPP (rtnl_newlink finds no `rtnl-link-KIND` ops, and no modprobe
+/// loaded one): that is a missing module, not a kernel that behaves
+/// differently, so it becomes [`NetError::DriverMissing`].
+fn driver_missing(e: NetError, module: &str, config: &str) -> NetError {
+    match e {
+        NetError::Kernel(Errno::EOPNOTSUPP) => NetError::DriverMissing(crate::lab::CannotRun::unsupported(format!(
+            "the kernel has no {module} driver: RTM_NEWLINK type {module} was refused with EOPNOTSUPP \
+             ({config} is a module that is not loaded, or is not built); load it with `modprobe {module}`"
+        ))),
+        other => other,
+    }
+}
+
 /// An rtnetlink request that changes the network namespace, as a call
 /// value: one `sendto` on a `NETLINK_ROUTE` socket opened for it (a socket
 /// talks to the namespace it was opened in: the caller's). The reads that
@@ -385,7 +405,7 @@ pub fn add_veth(
         peer_ns,
         shown,
     })
-    .map_err(NetError::Kernel)
+    .map_err(|e| driver_missing(NetError::Kernel(e), "veth", "CONFIG_VETH"))
 }
 
 /// `ip addr add ADDR/LEN dev NAME`, narrated.

@@ -800,9 +800,20 @@ impl fmt::Display for CloexecFrom {
 }
 
 impl Op for CloexecFrom {
-    type Output = ();
-    fn run(&self) -> Result<(), Errno> {
+    type Output = crate::sys::Cloexec;
+    /// On a kernel without `CLOSE_RANGE_CLOEXEC` (before 5.11) the kit falls
+    /// back to `fcntl(F_SETFD, FD_CLOEXEC)` on each descriptor, and the
+    /// result says so.
+    fn run(&self) -> Result<crate::sys::Cloexec, Errno> {
         crate::sys::cloexec_from(self.0)
+    }
+    fn shown(&self, out: &crate::sys::Cloexec) -> String {
+        match out {
+            crate::sys::Cloexec::CloseRange => "0".into(),
+            crate::sys::Cloexec::EachFd(n) => {
+                format!("-1 (refused: before Linux 5.11), then fcntl(FD, F_SETFD, FD_CLOEXEC) on each of {n}")
+            }
+        }
     }
 }
 

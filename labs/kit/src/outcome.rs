@@ -8,7 +8,7 @@ use crate::event::Status;
 /// step cannot run here: `skip` (a privilege is missing; the kit adds the
 /// re-run command) or `unsupported` (the system lacks the feature). The step
 /// gets that status and reason instead of `fail`.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[error("{reason}")]
 pub struct CannotRun {
     /// `Skip` or `Unsupported`.

@@ -140,15 +140,63 @@ pub fn fork_untied() -> Result<Forked, KitError> {
     }
 }
 
+/// How [`cloexec_from`] marked the descriptors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cloexec {
+    /// `close_range(first, ~0U, CLOSE_RANGE_CLOEXEC)` did it (Linux 5.11+).
+    CloseRange,
+    /// The kernel has no `CLOSE_RANGE_CLOEXEC` (EINVAL before 5.11, ENOSYS
+    /// before 5.9): `fcntl(fd, F_SETFD, FD_CLOEXEC)` on each descriptor
+    /// listed in `/proc/self/fd`, this many.
+    EachFd(usize),
+}
+
 /// Mark every descriptor from `first` up as close-on-exec
 /// (`close_range(first, ~0U, CLOSE_RANGE_CLOEXEC)`, Linux 5.11+), so that a
 /// program started next inherits none of them while the caller may still use
-/// them until its `execve`.
-pub fn cloexec_from(first: u32) -> nix::Result<()> {
+/// them until its `execve`. On an older kernel, which refuses the flag with
+/// EINVAL (or the call with ENOSYS), each descriptor in `/proc/self/fd` is
+/// marked with `fcntl(F_SETFD, FD_CLOEXEC)`; the result says which ran.
+pub fn cloexec_from(first: u32) -> nix::Result<Cloexec> {
     // SAFETY: close_range only changes descriptor flags of the calling
     // process; no memory is passed to the kernel.
     let r = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
-    if r == 0 { Ok(()) } else { Err(nix::errno::Errno::last()) }
+    if r == 0 {
+        return Ok(Cloexec::CloseRange);
+    }
+    match nix::errno::Errno::last() {
+        nix::errno::Errno::EINVAL | nix::errno::Errno::ENOSYS => cloexec_each_fd(first).map(Cloexec::EachFd),
+        e => Err(e),
+    }
+}
+
+/// The fallback of [`cloexec_from`]: every descriptor `/proc/self/fd` lists
+/// from `first` up gets FD_CLOEXEC (the listing's own descriptor closes
+/// when the listing ends).
+fn cloexec_each_fd(first: u32) -> nix::Result<usize> {
+    use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+    let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|fd: &i32| u32::try_from(*fd).is_ok_and(|fd| fd >= first))
+        .collect();
+    let mut marked = 0;
+    for fd in fds {
+        // SAFETY: the descriptor is only borrowed for one fcntl call; one
+        // that closed since the listing (the listing's own) gives EBADF.
+        let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        let flags = match fcntl(borrowed, FcntlArg::F_GETFD) {
+            Ok(f) => FdFlag::from_bits_truncate(f),
+            Err(nix::errno::Errno::EBADF) => continue,
+            Err(e) => return Err(e),
+        };
+        match fcntl(borrowed, FcntlArg::F_SETFD(flags | FdFlag::FD_CLOEXEC)) {
+            Ok(_) => marked += 1,
+            Err(nix::errno::Errno::EBADF) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(marked)
 }
 
 /// Make `tty` the controlling terminal of the calling session leader
@@ -554,4 +602,31 @@ pub fn take_sigsys() -> Option<Sigsys> {
         arch: SIGSYS_ARCH.load(SeqCst),
         errno: SIGSYS_ERRNO.load(SeqCst),
     })
+}
+
+#[cfg(test)]
+mod cloexec_tests {
+    use super::*;
+    use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl, open};
+    use nix::sys::stat::Mode;
+
+    fn cloexec(fd: &std::os::fd::OwnedFd) -> bool {
+        let f = fcntl(fd, FcntlArg::F_GETFD).expect("F_GETFD");
+        FdFlag::from_bits_truncate(f).contains(FdFlag::FD_CLOEXEC)
+    }
+
+    #[test]
+    fn the_fallback_marks_each_descriptor_from_first_up() {
+        // Opened without O_CLOEXEC, as an inherited descriptor would be.
+        let a = open("/dev/null", OFlag::O_RDONLY, Mode::empty()).expect("open");
+        let b = open("/dev/null", OFlag::O_RDONLY, Mode::empty()).expect("open");
+        let (low, high) = if a.as_raw_fd() < b.as_raw_fd() { (a, b) } else { (b, a) };
+        assert!(!cloexec(&low) && !cloexec(&high));
+        let marked = cloexec_each_fd(u32::try_from(high.as_raw_fd()).expect("fd")).expect("fallback");
+        assert!(marked >= 1);
+        assert!(cloexec(&high), "the descriptor from `first` is close-on-exec");
+        assert!(!cloexec(&low), "a descriptor below `first` is untouched");
+    }
+
+    use std::os::fd::AsRawFd;
 }

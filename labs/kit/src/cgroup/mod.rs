@@ -128,6 +128,11 @@ pub enum Refusal {
     },
 }
 
+/// How long a freeze or thaw may take to be reported done. Usually a few
+/// milliseconds; a loaded machine (or an emulated one) may need seconds,
+/// and a step measuring a frozen group must not start before.
+pub const FREEZE_WAIT: Duration = Duration::from_secs(10);
+
 /// One cgroup directory in one hierarchy.
 #[derive(Debug, Clone)]
 pub struct Group {
@@ -259,6 +264,7 @@ impl Group {
     }
 
     /// Wait until `cond` holds on this group, up to `limit`. Returns whether it did.
+    /// (For freezing, see [`FREEZE_WAIT`].)
     pub fn wait_until(&self, limit: Duration, mut cond: impl FnMut(&Group) -> bool) -> bool {
         let start = Instant::now();
         loop {
@@ -311,12 +317,31 @@ impl Group {
         self.read_key("cpu.stat", "nr_throttled")
     }
 
-    /// Freeze (`true`) or thaw the group, and wait until the kernel says it is done.
+    /// Freeze (`true`) or thaw the group, and wait until the kernel says it
+    /// is done (v2: `frozen 1` in `cgroup.events`; v1: `freezer.state` reads
+    /// `FROZEN`), at most [`FREEZE_WAIT`]. Frozen, it also waits until no
+    /// thread of the group is still running: the kernel counts a task frozen
+    /// just before it leaves the CPU (cgroup_enter_frozen, then schedule), so
+    /// a CPU clock read right after `frozen 1` may still move by a few
+    /// microseconds. Returns whether both held in time.
     pub fn freeze(&self, n: &mut impl Narrate, frozen: bool) -> Result<bool, Errno> {
-        match self.version {
+        let done = match self.version {
             Version::V1 => v1::freeze(self, n, frozen),
             Version::V2 => v2::freeze(self, n, frozen),
-        }
+        }?;
+        Ok(done && (!frozen || self.wait_until(FREEZE_WAIT, Group::off_cpu)))
+    }
+
+    /// Whether no thread of the group's processes is running or runnable
+    /// (`R` in `/proc/PID/task/TID/stat`).
+    fn off_cpu(&self) -> bool {
+        let Ok(pids) = self.procs() else { return false };
+        pids.into_iter().all(|pid| {
+            let Ok(tasks) = procfs::process::Process::new(pid).and_then(|p| p.tasks()) else {
+                return true; // gone: not running
+            };
+            tasks.flatten().all(|t| t.stat().is_ok_and(|st| st.state != 'R'))
+        })
     }
 
     /// Kill every process of the group: `cgroup.kill` on v2, the manual way on v1.

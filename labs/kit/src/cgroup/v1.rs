@@ -2,8 +2,6 @@
 //! controllers), `memory.limit_in_bytes`, `cpu.cfs_quota_us`, the `freezer`
 //! controller's `freezer.state`, and no `cgroup.kill`.
 
-use std::time::Duration;
-
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
@@ -40,9 +38,7 @@ pub fn set_cpu_quota(g: &Group, n: &mut impl Narrate, quota_us: u64, period_us: 
 pub fn freeze(g: &Group, n: &mut impl Narrate, frozen: bool) -> Result<bool, Errno> {
     let want = if frozen { "FROZEN" } else { "THAWED" };
     g.write(n, "freezer.state", want)?;
-    Ok(g.wait_until(Duration::from_secs(1), |g| {
-        g.read("freezer.state").is_ok_and(|s| s == want)
-    }))
+    Ok(g.wait_until(super::FREEZE_WAIT, |g| g.read("freezer.state").is_ok_and(|s| s == want)))
 }
 
 /// Without `cgroup.kill` (v1, and v2 before Linux 5.14): freeze the group so

@@ -2,8 +2,6 @@
 //! (`cgroup.subtree_control`), `memory.max`, `cpu.max`, and two core files
 //! every cgroup has: `cgroup.freeze` (Linux 5.2+) and `cgroup.kill` (5.14+).
 
-use std::time::Duration;
-
 use nix::errno::Errno;
 
 use super::{CgroupError, Group, keyed};
@@ -35,7 +33,7 @@ pub fn set_cpu_quota(g: &Group, n: &mut impl Narrate, quota_us: u64, period_us: 
 pub fn freeze(g: &Group, n: &mut impl Narrate, frozen: bool) -> Result<bool, Errno> {
     let want = u64::from(frozen);
     g.write(n, "cgroup.freeze", &want.to_string())?;
-    Ok(g.wait_until(Duration::from_secs(1), |g| {
+    Ok(g.wait_until(super::FREEZE_WAIT, |g| {
         g.read("cgroup.events").ok().and_then(|t| keyed(&t, "frozen")) == Some(want)
     }))
 }

@@ -216,7 +216,7 @@ impl Action {
             Action::LinkUp(name) => crate::net::link_up(n, name)?,
             Action::Prctl(o) => n.run(*o)?,
             Action::Capset(o) => n.run(o.clone())?,
-            Action::CloexecFrom(o) => n.run(*o)?,
+            Action::CloexecFrom(o) => drop(n.run(*o)?),
         }
         Ok(())
     }
