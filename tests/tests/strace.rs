@@ -451,7 +451,8 @@ fn every_narrated_call_of_every_lab_is_in_straces_record() {
     if Command::new("strace").arg("-V").output().is_err() {
         panic!("strace is not installed: apt-get install strace (CI installs it)");
     }
-    let dir = std::env::temp_dir().join(format!("container-labs-strace-{}", std::process::id()));
+    // Under target/, not the temp directory the host-safety tests compare.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("strace-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let mut failures = Vec::new();
     let mut checked = 0;
