@@ -30,6 +30,7 @@ pub mod outcome;
 pub mod privilege;
 pub mod proc;
 pub mod render;
+pub mod seccomp;
 pub mod sys;
 
 use std::process::ExitCode;

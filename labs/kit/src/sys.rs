@@ -317,3 +317,200 @@ pub fn detach_as_reaper(watch: std::os::fd::OwnedFd) -> Result<(), KitError> {
     }
     Ok(())
 }
+
+// ---------------------------------------------------------------- seccomp
+
+/// `seccomp(SECCOMP_SET_MODE_FILTER, flags, &{len, filter})`: install a BPF
+/// program as a filter of the calling thread. Made here rather than with
+/// `seccompiler::apply_filter`, which always sets `PR_SET_NO_NEW_PRIVS`
+/// first: the labs show that a process with `CAP_SYS_ADMIN` needs no
+/// `no_new_privs` and one without gets `EACCES`, so that call must be the
+/// caller's own, narrated.
+pub fn seccomp_set_mode_filter(program: &[libc::sock_filter], flags: libc::c_ulong) -> nix::Result<()> {
+    let Ok(len) = u16::try_from(program.len()) else {
+        return Err(nix::errno::Errno::EINVAL);
+    };
+    let prog = libc::sock_fprog {
+        len,
+        filter: program.as_ptr().cast_mut(),
+    };
+    // SAFETY: `prog` points to `len` valid instructions that outlive the
+    // call; the kernel copies them (copy_from_user) and keeps no pointer to
+    // our memory, and never writes through `filter`.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER as libc::c_ulong,
+            flags,
+            &prog as *const libc::sock_fprog,
+        )
+    };
+    nix::errno::Errno::result(r).map(drop)
+}
+
+/// `prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT)`: from here on the thread may
+/// only `read`, `write`, `_exit` and `sigreturn`; any other call is SIGKILL.
+/// (nix has no wrapper for it.)
+pub fn seccomp_strict() -> nix::Result<()> {
+    // SAFETY: PR_SET_SECCOMP with SECCOMP_MODE_STRICT takes no pointer; the
+    // remaining arguments are unused and passed as zero.
+    let r = unsafe {
+        libc::prctl(
+            libc::PR_SET_SECCOMP,
+            libc::SECCOMP_MODE_STRICT as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
+    nix::errno::Errno::result(r).map(drop)
+}
+
+/// A system call by number without arguments, its raw return value: what a
+/// seccomp filter makes of it (a refusal, a trap whose handler returned) is
+/// seen unchanged, without a libc wrapper's interpretation.
+pub fn syscall0(nr: libc::c_long) -> nix::Result<i64> {
+    // SAFETY: the calls made through this function (getpid, sched_yield,
+    // numbers that do not exist) take no arguments and touch no memory of
+    // ours; the argument registers are not read.
+    let r = unsafe { libc::syscall(nr) };
+    nix::errno::Errno::result(r)
+}
+
+/// A system call of the i386 ABI (`int $0x80`, number in `eax`, no
+/// arguments) from this 64-bit process: the same kernel, its 32-bit table
+/// of numbers. The raw `eax` after the call (`-errno` on failure). Without
+/// IA32 emulation in the kernel the instruction faults and the process
+/// gets SIGSEGV.
+#[cfg(target_arch = "x86_64")]
+pub fn i386_syscall0(nr: u32) -> i64 {
+    let mut eax = nr;
+    // SAFETY: `int $0x80` enters the kernel's 32-bit entry with the number
+    // in eax and (unused) arguments in ebx..ebp; it returns the result in eax
+    // and leaves the user stack untouched (the CPU switches to the kernel
+    // stack). The 64-bit registers r8-r11 are not preserved by that entry on
+    // older kernels, so they are declared clobbered. The calls made through
+    // it take no arguments and touch no memory.
+    unsafe {
+        std::arch::asm!(
+            "int 0x80",
+            inout("eax") eax,
+            lateout("r8") _,
+            lateout("r9") _,
+            lateout("r10") _,
+            lateout("r11") _,
+        );
+    }
+    i64::from(eax as i32)
+}
+
+/// `clone3({flags, exit_signal=SIGCHLD}, sizeof)`, with the semantics of
+/// `fork` (no new stack). The child `_exit(0)`s at once; the caller gets
+/// its pid and must reap it. Returns the raw errno when the kernel (or a
+/// filter) refuses.
+pub fn clone3_exit_at_once(flags: u64) -> nix::Result<Pid> {
+    // SAFETY: clone_args is plain data; all-zero is valid (no pidfd, tid,
+    // stack, tls, set_tid or cgroup).
+    let mut args: libc::clone_args = unsafe { std::mem::zeroed() };
+    args.flags = flags;
+    args.exit_signal = libc::SIGCHLD as u64;
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    // SAFETY: with no stack the child runs on a copy-on-write copy of the
+    // caller's memory, like fork(2); it only calls `_exit`, so no lock taken
+    // by another thread (there are none: labs are single-threaded) and no
+    // buffer shared with the parent is used. The kernel reads `args` once.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const libc::clone_args,
+            std::mem::size_of::<libc::clone_args>(),
+        )
+    };
+    match ret {
+        -1 => Err(nix::errno::Errno::last()),
+        0 => exit_child(0),
+        pid => Ok(Pid::from_raw(pid as i32)),
+    }
+}
+
+/// What a SIGSYS handler saw: `si_code` (`SYS_SECCOMP` = 1 when a filter's
+/// `SECCOMP_RET_TRAP` sent it), `si_syscall`, `si_arch` and `si_errno`
+/// (the filter's `SECCOMP_RET_DATA`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sigsys {
+    /// `si_code`.
+    pub code: i32,
+    /// `si_syscall`: the number of the call that trapped.
+    pub syscall: i32,
+    /// `si_arch`: its `AUDIT_ARCH_*`.
+    pub arch: u32,
+    /// `si_errno`: the data of the filter's return value.
+    pub errno: i32,
+}
+
+/// The kernel's `siginfo_t` for SIGSYS (`_sigsys` of the union), which the
+/// libc crate does not expose for glibc targets. `repr(C)` places the
+/// pointer where the kernel's union starts (after three ints, aligned to a
+/// pointer).
+#[repr(C)]
+struct SigsysRaw {
+    signo: libc::c_int,
+    errno: libc::c_int,
+    code: libc::c_int,
+    call_addr: *mut libc::c_void,
+    syscall: libc::c_int,
+    arch: libc::c_uint,
+}
+
+static SIGSYS_SEEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static SIGSYS_CODE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+static SIGSYS_CALL: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+static SIGSYS_ARCH: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+static SIGSYS_ERRNO: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn on_sigsys(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    use std::sync::atomic::Ordering::SeqCst;
+    if info.is_null() {
+        return;
+    }
+    // SAFETY: installed with SA_SIGINFO, so the kernel passes a valid
+    // siginfo_t; for SIGSYS its union is `_sigsys`, laid out as SigsysRaw.
+    // Only plain integers are read; the handler only stores to atomics,
+    // which is async-signal-safe.
+    let raw = unsafe { &*(info as *const SigsysRaw) };
+    SIGSYS_CODE.store(raw.code, SeqCst);
+    SIGSYS_CALL.store(raw.syscall, SeqCst);
+    SIGSYS_ARCH.store(raw.arch, SeqCst);
+    SIGSYS_ERRNO.store(raw.errno, SeqCst);
+    SIGSYS_SEEN.store(true, SeqCst);
+}
+
+/// Catch SIGSYS with a handler that records its `siginfo_t` ([`take_sigsys`]
+/// reads it). The process then survives a filter's `SECCOMP_RET_TRAP`:
+/// after the handler returns, the trapped call returns whatever the
+/// registers hold (the call's own number on x86_64: the kernel rolled them
+/// back to the entry state, and the call never ran).
+pub fn catch_sigsys() -> Result<(), KitError> {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, sigaction};
+    let action = SigAction::new(SigHandler::SigAction(on_sigsys), SaFlags::SA_SIGINFO, SigSet::empty());
+    // SAFETY: the handler only reads the siginfo it is given and stores to
+    // atomics (async-signal-safe); it replaces the default action (core
+    // dump), which nobody relies on.
+    unsafe { sigaction(Signal::SIGSYS, &action) }
+        .map(drop)
+        .map_err(|errno| KitError::Sys {
+            call: "sigaction(SIGSYS)",
+            errno,
+        })
+}
+
+/// The last SIGSYS the handler of [`catch_sigsys`] saw, once.
+pub fn take_sigsys() -> Option<Sigsys> {
+    use std::sync::atomic::Ordering::SeqCst;
+    SIGSYS_SEEN.swap(false, SeqCst).then(|| Sigsys {
+        code: SIGSYS_CODE.load(SeqCst),
+        syscall: SIGSYS_CALL.load(SeqCst),
+        arch: SIGSYS_ARCH.load(SeqCst),
+        errno: SIGSYS_ERRNO.load(SeqCst),
+    })
+}

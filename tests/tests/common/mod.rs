@@ -13,8 +13,14 @@ use lab_kit::event::LabReport;
 pub const LAB: &str = env!("CARGO_BIN_EXE_lab-under-test");
 /// The workspace root.
 pub const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-/// The no-userns wrapper.
-pub const NO_USERNS: &str = env!("CARGO_BIN_EXE_no-userns");
+/// The namespace-limit emulator (`ns-limit user` = user namespaces disabled).
+pub const NS_LIMIT: &str = env!("CARGO_BIN_EXE_ns-limit");
+/// The emulator refusing single system calls with a seccomp filter.
+pub const REFUSE: &str = env!("CARGO_BIN_EXE_refuse");
+/// The emulator of Docker's default capabilities and seccomp profile.
+pub const DOCKER_LIKE: &str = env!("CARGO_BIN_EXE_docker-like");
+/// The emulator of Ubuntu 24.04's restricted unprivileged user namespaces.
+pub const USERNS_REFUSED: &str = env!("CARGO_BIN_EXE_userns-refused");
 
 /// Whether the tests run as real root (the CI case).
 pub fn is_root() -> bool {
@@ -73,7 +79,7 @@ impl Mode {
                 "--clear-groups",
                 "--",
             ],
-            Mode::NobodyNoUserns => &[NO_USERNS],
+            Mode::NobodyNoUserns => &[NS_LIMIT, "user", "--"],
             Mode::UsernsRoot => &["unshare", "--user", "--map-root-user", "--"],
         };
         prefix
