@@ -408,7 +408,7 @@ fn breakdown(runs: usize) -> anyhow::Result<Vec<Measurement>> {
 
 /// Measure everything.
 pub fn run(warmup: usize, runs: usize) -> anyhow::Result<BenchReport> {
-    let (environment, caller, _) = crate::env::probe();
+    let (environment, caller) = crate::env::probe();
     let rootless = !caller.is_real_root();
     let (mut measurements, mut skipped) = kernel_ops(warmup, runs, rootless)?;
     let (starts, comparisons, more) = container_starts(warmup.min(5), runs.min(100), rootless)?;

@@ -35,46 +35,70 @@ const SETS: StepDecl = StepDecl {
     title: "The five sets of the lab's process",
     why: "The kernel checks the effective set; permitted bounds what effective may hold; inheritable and ambient decide what survives execve; bounding caps what any execve can grant.",
     privilege: Privilege::None,
+    needs: Needs::NOTHING,
 };
 const LISTING: StepDecl = StepDecl {
     title: "Which processes hold capabilities (pscap -a)",
     why: "Every process's sets are readable in /proc/PID/status; listing the non-empty ones shows where privilege lives on the machine.",
     privilege: Privilege::None,
+    needs: Needs::NOTHING,
 };
 const EFFECTIVE: StepDecl = StepDecl {
     title: "Only the effective set counts; permitted is the reserve",
     why: "A capability dropped from the effective set can be raised again from the permitted set. Dropped from permitted, it is gone for good. Ports below 1024 need CAP_NET_BIND_SERVICE (tried in a network namespace of the lab's own).",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN, Capability::CAP_NET_BIND_SERVICE],
+        namespaces: &["net"],
+    },
 };
 const EXEC_ROOT: StepDecl = StepDecl {
     title: "execve as root keeps the sets",
     why: "For uid 0 the kernel treats every program as if it carried every file capability, so root's permitted and effective sets survive execve (limited by the bounding set).",
     privilege: Privilege::Userns,
+    needs: Needs::NOTHING,
 };
 const BOUNDING: StepDecl = StepDecl {
     title: "A capability removed from the bounding set never comes back",
     why: "PR_CAPBSET_DROP removes it from the bounding set, and no later execve, not even of a root program, can grant it again.",
     privilege: Privilege::Userns,
+    needs: Needs::caps(&[Capability::CAP_SETPCAP]),
 };
 const POWERLESS: StepDecl = StepDecl {
     title: "A full set in a new user namespace is powerless outside it",
     why: "Capabilities count against what the holder's user namespace owns. The lab's mount namespace belongs to the user namespace above: mounting there is refused, in a mount namespace of its own it works.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["mnt", "user"],
+    },
 };
 const EXEC_USER: StepDecl = StepDecl {
     title: "execve as a non-root user empties the sets",
     why: "With PR_SET_KEEPCAPS a process keeps its permitted set across setuid, but execve of an ordinary program by a non-root user computes new sets from the file: none.",
     privilege: Privilege::Root,
+    needs: Needs::caps(&[Capability::CAP_SETUID, Capability::CAP_SETGID]),
 };
 const AMBIENT: StepDecl = StepDecl {
     title: "Ambient capabilities survive execve for a non-root program",
     why: "A capability in the ambient set (which needs it in permitted and inheritable) is given to the next program, even one without file capabilities.",
     privilege: Privilege::Root,
+    needs: Needs::caps(&[
+        Capability::CAP_SETUID,
+        Capability::CAP_SETGID,
+        Capability::CAP_NET_BIND_SERVICE,
+    ]),
 };
 const NO_NEW_PRIVS: StepDecl = StepDecl {
     title: "PR_SET_NO_NEW_PRIVS: execve cannot grant more",
     why: "A setuid-root program normally runs with euid 0 and full capabilities. With no_new_privs set (inherited and irreversible) execve ignores the setuid bit and file capabilities.",
     privilege: Privilege::Root,
+    needs: Needs::caps(&[
+        Capability::CAP_SETUID,
+        Capability::CAP_SETGID,
+        Capability::CAP_CHOWN,
+        Capability::CAP_FSETID,
+    ]),
 };
 
 const CAP: Capability = Capability::CAP_NET_BIND_SERVICE;
