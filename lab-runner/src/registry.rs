@@ -19,6 +19,7 @@ pub static LABS: &[&LabDecl] = &[
     &lab_13_time::LAB,
     &lab_14_cgroups::LAB,
     &lab_15_container::LAB,
+    &lab_17_overlay::LAB,
 ];
 
 /// Find a lab by `06`, `6`, `uts` or `06-uts`.

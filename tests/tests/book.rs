@@ -295,7 +295,7 @@ fn process_row(line: &str) -> Option<&str> {
 /// describe the machine rather than the lesson replaced by what they can be.
 fn json_report() -> String {
     let out = Command::new(LAB)
-        .args(["run", "06", "--format", "json"])
+        .args(["run", "uts", "--format", "json"])
         .current_dir("/")
         .output()
         .expect("the runner under test starts");

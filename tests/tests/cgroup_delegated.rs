@@ -68,8 +68,8 @@ fn cgroup_labs_run_rootless_in_a_delegated_subtree() {
     }
     delegate(&dir.join("leaf"));
 
-    let r12 = run_in(&dir.join("leaf"), "12");
-    let r14 = run_in(&dir.join("leaf"), "14");
+    let r12 = run_in(&dir.join("leaf"), "cgroupns");
+    let r14 = run_in(&dir.join("leaf"), "cgroups");
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
         .expect("list")
         .flatten()

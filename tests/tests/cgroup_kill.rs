@@ -97,7 +97,7 @@ fn killed_runs_leave_nothing_and_leftovers_are_swept() {
     a_run_sweeps_what_a_dead_run_left();
     nix::sys::prctl::set_child_subreaper(true).expect("PR_SET_CHILD_SUBREAPER");
     let layout = Layout::read().expect("cgroup layout");
-    for (id, steps) in [("14", 8), ("12", 5)] {
+    for (id, steps) in [("cgroups", 8), ("cgroupns", 5)] {
         for step in 1..steps {
             for extra in [0, 7 + 31 * (step as u64 % 3)] {
                 kill_at_step(id, step, Duration::from_millis(extra), &layout);
@@ -126,7 +126,7 @@ fn a_run_sweeps_what_a_dead_run_left() {
     std::fs::create_dir_all(leftover.join("pids")).expect("a leftover run");
     std::fs::create_dir_all(&foreign).expect("a run of another PID namespace");
     let out = Mode::Root
-        .command(LAB, &["__lab", "14", "--format", "json"])
+        .command(LAB, &["__lab", "cgroups", "--format", "json"])
         .output()
         .expect("lab runs");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -70,7 +70,7 @@ fn assert_broken(v: &serde_json::Value, want: &str) {
 fn a_crashing_lab_is_reported_with_its_stderr() {
     let f = Fakes::new("crash");
     let exe = f.script("crash", "echo 'boom: the lab fell over' >&2\nkill -SEGV $$");
-    let (code, v, _) = run_with(&exe, &["run", "06", "07", "--format", "json"]);
+    let (code, v, _) = run_with(&exe, &["run", "uts", "pid", "--format", "json"]);
     assert_eq!(code, Some(3));
     assert_broken(&v, "boom: the lab fell over");
     assert_broken(&v, "SIGSEGV");
@@ -80,7 +80,7 @@ fn a_crashing_lab_is_reported_with_its_stderr() {
 fn garbage_output_is_reported_not_trusted() {
     let f = Fakes::new("garbage");
     let exe = f.script("garbage", "echo 'this is not an event'\nsleep 5");
-    let (code, v, elapsed) = run_with(&exe, &["run", "06", "07", "--format", "json"]);
+    let (code, v, elapsed) = run_with(&exe, &["run", "uts", "pid", "--format", "json"]);
     assert_eq!(code, Some(3));
     assert_broken(&v, "malformed event line");
     assert!(
@@ -98,7 +98,7 @@ fn a_lab_that_stops_half_way_is_broken() {
 echo '{"event":"step_start","index":0,"title":"s","why":"w","privilege":"none"}'
 exit 0"#,
     );
-    let (code, v, _) = run_with(&exe, &["run", "06", "07", "--format", "json"]);
+    let (code, v, _) = run_with(&exe, &["run", "uts", "pid", "--format", "json"]);
     assert_eq!(code, Some(3));
     assert_broken(&v, "before reporting its end");
     assert_eq!(
@@ -109,7 +109,7 @@ exit 0"#,
 
 #[test]
 fn a_missing_lab_executable_is_broken() {
-    let (code, v, _) = run_with(Path::new("/nonexistent/lab"), &["run", "06", "07", "--format", "json"]);
+    let (code, v, _) = run_with(Path::new("/nonexistent/lab"), &["run", "uts", "pid", "--format", "json"]);
     assert_eq!(code, Some(3));
     assert_broken(&v, "cannot start /nonexistent/lab");
 }
@@ -122,7 +122,7 @@ fn a_hanging_lab_is_killed_after_the_timeout_with_its_children() {
         "hang",
         &format!("sleep 60 &\necho $! >> {m}\necho $$ >> {m}\nwait", m = marker.display()),
     );
-    let (code, v, elapsed) = run_with(&exe, &["run", "06", "07", "--format", "json", "--timeout", "1"]);
+    let (code, v, elapsed) = run_with(&exe, &["run", "uts", "pid", "--format", "json", "--timeout", "1"]);
     assert_eq!(code, Some(3));
     assert_broken(&v, "timed out after 1s");
     assert!(elapsed < Duration::from_secs(10), "two 1 s timeouts took {elapsed:?}");
@@ -141,7 +141,7 @@ fn ctrl_c_stops_the_current_lab_and_exits_130() {
     let marker = f.0.join("pid");
     let exe = f.script("slow", &format!("echo $$ > {}\nexec sleep 60", marker.display()));
     let child = Command::new(LAB)
-        .args(["run", "06", "07", "--color", "never"])
+        .args(["run", "uts", "pid", "--color", "never"])
         .env("CONTAINER_LABS_LAB_EXE", &exe)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -272,7 +272,7 @@ echo '{"event":"step_end","status":"fail","reason":"1 check(s) failed"}'
 echo '{"event":"lab_end","status":"fail","reason":"1 check(s) failed"}'"#,
     );
     let out = Command::new(LAB)
-        .args(["run", "06", "--format", "tap"])
+        .args(["run", "uts", "--format", "tap"])
         .env("CONTAINER_LABS_LAB_EXE", &exe)
         .output()
         .expect("runs");

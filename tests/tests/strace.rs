@@ -131,31 +131,37 @@ fn parse_narrated(text: &str) -> Option<Narrated> {
 /// strace's own lines: `PID name(args) = result`, with unfinished calls
 /// joined to their resumption.
 fn parse_strace(text: &str) -> Vec<Traced> {
-    let mut pending: HashMap<u32, String> = HashMap::new();
-    let mut out = Vec::new();
+    // An unfinished call keeps its place where it started: a fork's child
+    // runs (and its calls are logged) before the parent's clone returns.
+    let mut pending: HashMap<u32, (usize, String)> = HashMap::new();
+    let mut slots: Vec<Option<Traced>> = Vec::new();
     for line in text.lines() {
         let Some((pid, rest)) = line.split_once(' ') else {
             continue;
         };
         let Ok(pid) = pid.trim().parse::<u32>() else { continue };
         let rest = rest.trim_start();
-        let full = if let Some(head) = rest.strip_suffix("<unfinished ...>") {
-            pending.insert(pid, head.trim_end().to_string());
+        let (slot, full) = if let Some(head) = rest.strip_suffix("<unfinished ...>") {
+            slots.push(None);
+            pending.insert(pid, (slots.len() - 1, head.trim_end().to_string()));
             continue;
         } else if rest.starts_with("<... ") {
             let Some((_, tail)) = rest.split_once(" resumed>") else {
                 continue;
             };
-            let head = pending.remove(&pid).unwrap_or_default();
-            format!("{head}{tail}")
+            let Some((slot, head)) = pending.remove(&pid) else {
+                continue;
+            };
+            (slot, format!("{head}{tail}"))
         } else {
-            rest.to_string()
+            slots.push(None);
+            (slots.len() - 1, rest.to_string())
         };
         if full.starts_with("+++") || full.starts_with("---") {
             continue;
         }
         if let Some((name, args, result)) = split_call(&full) {
-            out.push(Traced {
+            slots[slot] = Some(Traced {
                 pid,
                 name,
                 args: split_args(&args),
@@ -163,7 +169,7 @@ fn parse_strace(text: &str) -> Vec<Traced> {
             });
         }
     }
-    out
+    slots.into_iter().flatten().collect()
 }
 
 /// strace's name and arguments in the kit's terms.
@@ -236,7 +242,7 @@ fn looks_like_flags(s: &str) -> bool {
 
 /// Whether a narrated argument stands for what strace shows.
 fn arg_matches(narrated: &str, traced: &str) -> bool {
-    if narrated == "..." || narrated.starts_with('&') || narrated.starts_with("{nodename") {
+    if narrated == "..." || narrated == "…" || narrated.starts_with('&') || narrated.starts_with("{nodename") {
         return true;
     }
     if let Some(fields) = narrated.strip_prefix('{').and_then(|f| f.strip_suffix('}')) {

@@ -188,6 +188,7 @@ mechanisms! {
     NsCgroup => "ns-cgroup",
     NsTime => "ns-time",
     Cgroups => "cgroups",
+    Overlayfs => "overlayfs",
 }
 
 impl Serialize for Mechanism {

@@ -28,6 +28,7 @@ pub mod net;
 pub mod op;
 pub mod ops;
 pub mod outcome;
+pub mod overlay;
 pub mod privilege;
 pub mod proc;
 pub mod render;

@@ -261,6 +261,7 @@ impl Plan {
                 name: PhaseName::Rootfs,
                 actions: rootfs(config, host),
             },
+            // ANCHOR: pivot
             Phase {
                 name: PhaseName::Pivot,
                 actions: vec![
@@ -273,6 +274,7 @@ impl Plan {
                     Action::Chdir(Chdir::new("/")),
                 ],
             },
+            // ANCHOR_END: pivot
             Phase {
                 name: PhaseName::Identity,
                 actions: {
