@@ -109,7 +109,10 @@ exit 0"#,
 
 #[test]
 fn a_missing_lab_executable_is_broken() {
-    let (code, v, _) = run_with(Path::new("/nonexistent/lab"), &["run", "uts", "pid", "--format", "json"]);
+    let (code, v, _) = run_with(
+        Path::new("/nonexistent/lab"),
+        &["run", "uts", "pid", "--format", "json"],
+    );
     assert_eq!(code, Some(3));
     assert_broken(&v, "cannot start /nonexistent/lab");
 }

@@ -331,6 +331,7 @@ impl Environment {
                 .lsm
                 .label
                 .as_deref()
+                .filter(|l| l.starts_with("unprivileged_userns"))
                 .map(|l| format!(" (this process's AppArmor label: {l})"))
                 .unwrap_or_default();
             return Some(format!(

@@ -372,7 +372,16 @@ pub fn gate(p: Privilege, needs: &Needs, ctx: &GateCtx<'_>) -> Result<(), (Statu
             .map_err(|e| e.to_string())
             .and_then(|l| crate::cgroup::run::delegated_subtree(&l))
             .map(drop)
-            .map_err(|why| (Status::Skip, format!("needs root or a delegated cgroup subtree: {why}"))),
+            .map_err(|why| {
+                let why = if ctx.caller.is_root_without_sys_admin() {
+                    format!(
+                        "needs real root or a delegated cgroup subtree: this root process lacks CAP_SYS_ADMIN, and {why}; in Docker: docker run --privileged (a container's /sys/fs/cgroup is read-only otherwise)"
+                    )
+                } else {
+                    format!("needs root or a delegated cgroup subtree: {why}")
+                };
+                (Status::Skip, why)
+            }),
         (Privilege::Userns, Mode::Restricted) => {
             if ctx.now.euid == 0 && needs.namespaces.is_empty() && ctx.now.has_all(needs.caps) {
                 Ok(())
@@ -699,4 +708,122 @@ pub fn predict(decl: &LabDecl, caller: &Caller, env: &Environment) -> Vec<Result
         env,
     };
     decl.steps.iter().map(|s| gate(s.privilege, &s.needs, &ctx)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::environment::Seccomp;
+
+    fn filtered() -> Environment {
+        Environment {
+            seccomp: Seccomp {
+                mode: "filter".into(),
+                filters: Some(1),
+                no_new_privs: false,
+            },
+            ..Environment::default()
+        }
+    }
+
+    fn refused(lines: &[&str]) -> Vec<Refused> {
+        lines.iter().filter_map(|l| Refused::parse(l)).collect()
+    }
+
+    #[test]
+    fn a_refusal_the_environment_explains_is_unsupported_with_its_fix() {
+        let calls = refused(&[r#"sethostname("lab-06", 6) = -1 EPERM (Operation not permitted)"#]);
+        let e = anyhow::anyhow!("child process: EPERM: Operation not permitted");
+        let c = classify(Ended::Error(&e), &calls, &filtered()).expect("explained");
+        assert_eq!(c.status, Status::Unsupported);
+        assert!(c.reason.contains("seccomp filter refused sethostname"), "{}", c.reason);
+        // A failed check that found the errno is explained the same way.
+        let c = classify(Ended::Checks(&["EPERM".into(), "vm".into()]), &calls, &filtered());
+        assert!(c.is_some());
+    }
+
+    #[test]
+    fn what_the_environment_does_not_explain_stays_a_failure() {
+        let calls = refused(&[r#"sethostname("lab-06", 6) = -1 EPERM (Operation not permitted)"#]);
+        let e = anyhow::anyhow!("child process: EPERM: Operation not permitted");
+        // No filter, no security module, no limit: the kernel refused.
+        assert!(classify(Ended::Error(&e), &calls, &Environment::default()).is_none());
+        // An error that names another errno is not this refusal's doing.
+        let other = anyhow::anyhow!("child process: ENOENT: No such file or directory");
+        assert!(classify(Ended::Error(&other), &calls, &filtered()).is_none());
+        // A check that failed without the refusal's errno neither.
+        assert!(classify(Ended::Checks(&["lab-05".into()]), &calls, &filtered()).is_none());
+        // EPERMANENT is not EPERM.
+        assert!(!names_errno("EPERMANENT", nix::errno::Errno::EPERM));
+    }
+
+    #[test]
+    fn what_a_step_says_itself_comes_first() {
+        let e = anyhow::Error::new(CannotRun::skip("needs a delegated subtree"));
+        let c = classify(Ended::Error(&e), &[], &filtered()).expect("said");
+        assert_eq!(
+            (c.status, c.reason.as_str()),
+            (Status::Skip, "needs a delegated subtree")
+        );
+    }
+
+    fn ctx<'a>(mode: Mode, caller: &'a Caller, now: Now, env: &'a Environment) -> GateCtx<'a> {
+        GateCtx {
+            mode,
+            caller,
+            now,
+            blocker: Some("no user namespace here"),
+            env,
+        }
+    }
+
+    #[test]
+    fn root_with_dockers_capabilities_runs_what_they_allow() {
+        use caps::Capability::*;
+        let mask = [CAP_SETUID, CAP_SETGID, CAP_CHOWN]
+            .iter()
+            .fold(0, |m, c| m | c.bitmask());
+        let caller = Caller {
+            euid: 0,
+            egid: 0,
+            initial_userns: true,
+            cap_sys_admin: false,
+            cap_eff: mask,
+        };
+        let now = Now {
+            euid: 0,
+            cap_eff: mask,
+            still_initial: true,
+        };
+        let env = Environment::default();
+        let c = ctx(Mode::Restricted, &caller, now, &env);
+        assert!(gate(Privilege::Root, &Needs::caps(&[CAP_SETUID, CAP_SETGID]), &c).is_ok());
+        let (status, why) = gate(Privilege::Root, &Needs::caps(&[CAP_SYS_TIME]), &c).expect_err("lacks it");
+        assert_eq!(status, Status::Skip);
+        assert!(why.contains("--cap-add SYS_TIME"), "{why}");
+        // A step that makes a namespace needs CAP_SYS_ADMIN or a user namespace.
+        assert!(gate(Privilege::Userns, &Needs::namespaces(&["mnt"]), &c).is_err());
+        assert!(gate(Privilege::Userns, &Needs::NOTHING, &c).is_ok());
+        // Every step that needs a user namespace is why the lab makes one.
+        let step = StepDecl {
+            title: "t",
+            why: "w",
+            privilege: Privilege::Userns,
+            needs: Needs::namespaces(&["uts"]),
+        };
+        assert!(needs_userns(&step, &caller));
+    }
+
+    #[test]
+    fn a_namespace_limit_of_zero_is_unsupported_before_the_step_runs() {
+        let caller = Caller::read();
+        let mut env = Environment::default();
+        env.namespace_limits.insert("net".into(), 0);
+        let now = Now::read(caller.initial_userns);
+        let c = ctx(Mode::Root, &caller, now, &env);
+        let (status, why) = gate(Privilege::Userns, &Needs::namespaces(&["net"]), &c).expect_err("limited");
+        assert_eq!(status, Status::Unsupported);
+        assert!(why.contains("sudo sysctl -w user.max_net_namespaces="), "{why}");
+        assert!(gate(Privilege::Userns, &Needs::namespaces(&["uts"]), &c).is_ok());
+    }
 }

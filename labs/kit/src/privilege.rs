@@ -24,7 +24,9 @@ pub enum Mode {
     Root,
     /// Root inside a user namespace: `userns` steps run, `root` steps are skipped.
     Rootless,
-    /// No privilege and no user namespace: only `none` steps run.
+    /// No user namespace of the kit's and no real root: steps run as far as
+    /// the caller's own capabilities allow (root in a container runs those
+    /// that need no `CAP_SYS_ADMIN`); the others are skipped or unsupported.
     Restricted,
 }
 
