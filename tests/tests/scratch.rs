@@ -58,7 +58,11 @@ fn a_killed_lab_leaves_no_directory() {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let mut child = lab01().stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("starts");
+        let mut child = lab01()
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starts");
         // docker-like execs the lab: the child's pid is the lab's.
         let pid = child.id();
         let deadline = Instant::now() + Duration::from_micros(seed % 150_000);
@@ -74,8 +78,15 @@ fn a_killed_lab_leaves_no_directory() {
         while !left_by(pid).is_empty() && Instant::now() < gone {
             std::thread::sleep(Duration::from_millis(10));
         }
-        assert_eq!(left_by(pid), Vec::<String>::new(), "the reaper removes the directory of a killed lab");
+        assert_eq!(
+            left_by(pid),
+            Vec::<String>::new(),
+            "the reaper removes the directory of a killed lab"
+        );
     }
     eprintln!("{killed_inside} of 30 kills hit a lab whose directory existed");
-    assert!(killed_inside > 0, "no kill hit the directory's lifetime: the test proved nothing");
+    assert!(
+        killed_inside > 0,
+        "no kill hit the directory's lifetime: the test proved nothing"
+    );
 }

@@ -61,6 +61,9 @@ pub struct Environment {
     pub real_root: bool,
     /// Whether an unprivileged user namespace can be made *and used*, or what blocks it.
     pub userns: String,
+    /// What blocks a user namespace, as cause and fix (`userns` says both).
+    #[serde(skip)]
+    pub userns_blocker: Option<Why>,
     /// The effective capabilities, by name (`full`, `none`, or a list).
     #[serde(default)]
     pub capabilities: String,
@@ -187,6 +190,7 @@ impl Environment {
             euid: caller.euid,
             real_root: caller.is_real_root(),
             userns: "not probed".into(),
+            userns_blocker: None,
             capabilities,
             seccomp,
             lsm,
@@ -209,10 +213,13 @@ impl Environment {
     /// used here (a short-lived child tries: call it before starting threads).
     pub fn probe() -> Environment {
         let mut env = Environment::read();
-        env.userns = match crate::privilege::probe_userns(&env) {
-            Ok(()) => "available".into(),
-            Err(why) => why,
-        };
+        match crate::privilege::probe_userns(&env) {
+            Ok(()) => env.userns = "available".into(),
+            Err(why) => {
+                env.userns = why.to_string();
+                env.userns_blocker = Some(why);
+            }
+        }
         // A built-in veth leaves no trace in /sys/module: make a pair where
         // it can be made, in a network namespace that dies with the probe.
         if let Some(veth) = env.features.iter_mut().find(|f| f.name == "veth")
@@ -242,7 +249,7 @@ impl Environment {
 
     /// Why this machine cannot make a namespace of `kind`, when its limit is 0.
     pub fn limit_blocks(&self, kind: &str) -> Option<String> {
-        (self.namespace_limits.get(kind) == Some(&0)).then(|| limit_zero(kind, None))
+        (self.namespace_limits.get(kind) == Some(&0)).then(|| limit_zero(kind, None).to_string())
     }
 
     /// Whether something on this machine explains why `call` was refused,
@@ -250,40 +257,50 @@ impl Environment {
     /// kernel's behaviour) with a reason that names the cause and the fix.
     /// `None` when nothing here explains it: then it stays a failure.
     pub fn explain(&self, call: &Refused) -> Option<CannotRun> {
+        self.why(call).map(|w| CannotRun::unsupported(w.to_string()))
+    }
+
+    /// The cause of `call`'s refusal on this machine and its fix, when
+    /// something here explains it ([`Environment::explain`]).
+    pub fn why(&self, call: &Refused) -> Option<Why> {
         let kinds = call.namespace_kinds();
-        let reason = match call.errno {
+        match call.errno {
             Errno::ENOSPC | Errno::EUSERS if !kinds.is_empty() => Some(self.limit_reason(call, &kinds)),
             Errno::EPERM | Errno::EACCES => self.refusal_reason(call),
             Errno::ENOSYS => Some(if self.seccomp_filtered() {
-                format!(
-                    "a seccomp filter answered {} with ENOSYS, as if the kernel lacked it: {}; {}",
-                    call.name,
-                    call.call(),
-                    self.seccomp_fix()
+                Why::new(
+                    format!(
+                        "a seccomp filter answered {} with ENOSYS, as if the kernel lacked it: {}",
+                        call.name,
+                        call.call()
+                    ),
+                    SECCOMP_FIX,
                 )
             } else {
-                format!(
-                    "this kernel has no {} system call (ENOSYS from {}); a newer kernel has it",
-                    call.name,
-                    call.call()
+                Why::new(
+                    format!(
+                        "this kernel has no {} system call (ENOSYS from {})",
+                        call.name,
+                        call.call()
+                    ),
+                    "a newer kernel has it",
                 )
             }),
             Errno::EINVAL if !kinds.is_empty() => kinds
                 .iter()
                 .find(|k| !Path::new(&format!("/proc/self/ns/{k}")).exists())
                 .map(|k| {
-                    format!(
-                        "this kernel has no {k} namespaces (EINVAL from {}); a newer kernel has them",
-                        call.call()
+                    Why::new(
+                        format!("this kernel has no {k} namespaces (EINVAL from {})", call.call()),
+                        "a newer kernel has them",
                     )
                 }),
             Errno::ENODEV | Errno::EOPNOTSUPP | Errno::EPROTONOSUPPORT | Errno::ENOENT => self.missing_feature(call),
             _ => None,
-        }?;
-        Some(CannotRun::unsupported(reason))
+        }
     }
 
-    fn limit_reason(&self, call: &Refused, kinds: &[&str]) -> String {
+    fn limit_reason(&self, call: &Refused, kinds: &[&str]) -> Why {
         let errno = format!("{:?}", call.errno);
         let from = format!("{errno} from {}", call.call());
         if let Some(k) = kinds.iter().find(|k| self.namespace_limits.get(**k) == Some(&0)) {
@@ -296,10 +313,15 @@ impl Environment {
                 None => format!("user.max_{k}_namespaces absent"),
             })
             .collect();
-        format!(
-            "a namespace limit is reached ({from}), here or in an enclosing user namespace such as a container's ({} here); raise it where it is set: sudo sysctl -w user.max_{}_namespaces=10000",
-            read.join(", "),
-            kinds[0]
+        Why::new(
+            format!(
+                "a namespace limit is reached ({from}), here or in an enclosing user namespace such as a container's ({} here)",
+                read.join(", ")
+            ),
+            format!(
+                "raise it where it is set: sudo sysctl -w user.max_{}_namespaces=10000",
+                kinds[0]
+            ),
         )
     }
 
@@ -313,17 +335,16 @@ impl Environment {
                     .is_some_and(|l| l.starts_with("unprivileged_userns")))
     }
 
-    fn seccomp_fix(&self) -> &'static str {
-        "run without that filter (in Docker: --security-opt seccomp=unconfined; under systemd: the unit's SystemCallFilter=)"
-    }
-
-    fn refusal_reason(&self, call: &Refused) -> Option<String> {
+    fn refusal_reason(&self, call: &Refused) -> Option<Why> {
         let errno = format!("{:?}", call.errno);
         let makes_userns = call.namespace_kinds().contains(&"user");
         if makes_userns && !self.real_root && self.sysctl("kernel.unprivileged_userns_clone") == Some("0") {
-            return Some(format!(
-                "unprivileged user namespaces are disabled (sysctl kernel.unprivileged_userns_clone = 0): {} = -1 {errno}; sudo sysctl -w kernel.unprivileged_userns_clone=1, or run as root",
-                call.call()
+            return Some(Why::new(
+                format!(
+                    "unprivileged user namespaces are disabled (sysctl kernel.unprivileged_userns_clone = 0): {} = -1 {errno}",
+                    call.call()
+                ),
+                "sudo sysctl -w kernel.unprivileged_userns_clone=1, or run as root",
             ));
         }
         if self.apparmor_restricts() {
@@ -334,18 +355,23 @@ impl Environment {
                 .filter(|l| l.starts_with("unprivileged_userns"))
                 .map(|l| format!(" (this process's AppArmor label: {l})"))
                 .unwrap_or_default();
-            return Some(format!(
-                "AppArmor refuses privileged calls in unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1){label}: {} = -1 {errno}; sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or run as root",
-                call.call()
+            return Some(Why::new(
+                format!(
+                    "AppArmor refuses privileged calls in unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1){label}: {} = -1 {errno}",
+                    call.call()
+                ),
+                "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or run as root",
             ));
         }
         if self.seccomp_filtered() {
             let n = self.seccomp.filters.map_or_else(|| "a".to_string(), |n| n.to_string());
-            return Some(format!(
-                "a seccomp filter refused {} ({errno}): {}; this process runs under {n} seccomp filter(s) (Seccomp: 2 in /proc/self/status); {}",
-                call.name,
-                call.call(),
-                self.seccomp_fix()
+            return Some(Why::new(
+                format!(
+                    "a seccomp filter refused {} ({errno}): {}; this process runs under {n} seccomp filter(s) (Seccomp: 2 in /proc/self/status)",
+                    call.name,
+                    call.call()
+                ),
+                SECCOMP_FIX,
             ));
         }
         let confined = self
@@ -355,35 +381,68 @@ impl Environment {
             .is_some_and(|l| !l.starts_with("unconfined") && l != "kernel" && !l.contains(":unconfined_t:"));
         if call.errno == Errno::EACCES && confined {
             let modules = self.lsm.modules.as_ref().map_or_else(|| "?".into(), |m| m.join(","));
-            return Some(format!(
-                "the security module refused {} (EACCES): this process is confined (label {}, modules {modules}); the audit log names the rule (journalctl -k | grep -i denied); run the labs unconfined",
-                call.call(),
-                self.lsm.label.as_deref().unwrap_or("?")
+            return Some(Why::new(
+                format!(
+                    "the security module refused {} (EACCES): this process is confined (label {}, modules {modules})",
+                    call.call(),
+                    self.lsm.label.as_deref().unwrap_or("?")
+                ),
+                "the audit log names the rule (journalctl -k | grep -i denied); run the labs unconfined",
             ));
         }
         None
     }
 
-    fn missing_feature(&self, call: &Refused) -> Option<String> {
+    fn missing_feature(&self, call: &Refused) -> Option<Why> {
         let line = call.call();
         self.features
             .iter()
             .filter(|f| matches!(f.state, FeatureState::Missing | FeatureState::Loadable))
             .find(|f| line.contains(&format!("\"{}\"", f.name)))
-            .map(|f| format!("{} = -1 {:?}: {}", line, call.errno, f.detail))
+            .map(|f| Why::new(format!("{} = -1 {:?}", line, call.errno), f.detail.clone()))
+    }
+}
+
+/// How to run without a seccomp filter that refuses the labs' calls.
+const SECCOMP_FIX: &str = "run without that filter (in Docker: --security-opt seccomp=unconfined; under systemd: the unit's SystemCallFilter=)";
+
+/// Why the machine refused a call: the cause, and what unblocks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Why {
+    /// What refused it, naming the call, the setting and its value.
+    pub cause: String,
+    /// A real command or option that unblocks it.
+    pub fix: String,
+}
+
+impl Why {
+    /// A cause and its fix.
+    pub fn new(cause: impl Into<String>, fix: impl Into<String>) -> Why {
+        Why {
+            cause: cause.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Why {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}; {}", self.cause, self.fix)
     }
 }
 
 /// The reason for a namespace kind whose limit is 0.
-fn limit_zero(kind: &str, from: Option<&str>) -> String {
+fn limit_zero(kind: &str, from: Option<&str>) -> Why {
     let from = from.map(|f| format!(": {f}")).unwrap_or_default();
     if kind == "user" {
-        format!(
-            "user namespaces are disabled (sysctl user.max_user_namespaces = 0){from}; enable them: sudo sysctl -w user.max_user_namespaces=10000, or run as root"
+        Why::new(
+            format!("user namespaces are disabled (sysctl user.max_user_namespaces = 0){from}"),
+            "enable them: sudo sysctl -w user.max_user_namespaces=10000, or run as root",
         )
     } else {
-        format!(
-            "the user namespace limit for {kind} is 0 (sysctl user.max_{kind}_namespaces = 0){from}; raise it: sudo sysctl -w user.max_{kind}_namespaces=10000"
+        Why::new(
+            format!("the user namespace limit for {kind} is 0 (sysctl user.max_{kind}_namespaces = 0){from}"),
+            format!("raise it: sudo sysctl -w user.max_{kind}_namespaces=10000"),
         )
     }
 }

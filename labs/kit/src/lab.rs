@@ -6,6 +6,7 @@ use std::io::Write;
 
 use crate::decl::{LabDecl, Needs, Privilege, Requirement, Rootless, StepDecl};
 pub use crate::environment::Environment;
+use crate::environment::Why;
 use crate::error::KitError;
 use crate::event::{Event, LabReport, Status};
 use crate::narrate::Narrate;
@@ -525,6 +526,7 @@ pub fn run_lab(decl: &'static LabDecl, format: Format) -> LabReport {
     } else if caller.is_userns_root() {
         lab.mode = Mode::Rootless;
     } else if missing.is_empty() && decl.steps.iter().any(|s| needs_userns(s, &caller)) {
+        let mut blocker: Option<Why> = None;
         match decl.rootless {
             Rootless::EnterUserns => match privilege::enter_userns_as_root() {
                 Ok(said) => {
@@ -540,33 +542,31 @@ pub fn run_lab(decl: &'static LabDecl, format: Format) -> LabReport {
                                 "a child tried a privileged call in it: {line}; the steps that need one cannot run"
                             ));
                             lab.mode = Mode::Restricted;
-                            lab.blocker = Some(match Refused::parse(&line) {
+                            blocker = Some(match Refused::parse(&line) {
                                 Some(r) => privilege::userns_blocker(&r, &lab.env),
-                                None => line,
+                                None => Why::new(line, "run as root"),
                             });
                         }
                         Err(why) => {
                             lab.mode = Mode::Restricted;
-                            lab.blocker = Some(why);
+                            blocker = Some(Why::new(why, "run as root"));
                         }
                     }
                 }
                 Err((said, _)) => {
-                    lab.blocker = Some(match said.last().and_then(|l| Refused::parse(l)) {
-                        Some(r) => privilege::userns_blocker(&r, &lab.env),
-                        None => "no user namespace is available".into(),
-                    });
+                    blocker = said
+                        .last()
+                        .and_then(|l| Refused::parse(l))
+                        .map(|r| privilege::userns_blocker(&r, &lab.env));
                     setup = said;
                 }
             },
             Rootless::Manual => match privilege::probe_userns(&lab.env) {
                 Ok(()) => lab.mode = Mode::Rootless,
-                Err(blocker) => lab.blocker = Some(blocker),
+                Err(why) => blocker = Some(why),
             },
         }
-        if let Some(why) = lab.blocker.take() {
-            lab.blocker = Some(without_sys_admin(&caller, why));
-        }
+        lab.blocker = blocker.map(|why| without_sys_admin(&caller, &why));
         lab.now = Now::read(caller.initial_userns);
     }
     lab.sink.emit(Event::LabStart {
@@ -644,14 +644,15 @@ pub fn exit_code(report: &LabReport) -> u8 {
 /// For root without `CAP_SYS_ADMIN` (a container's root), what a step that
 /// needs a user namespace lacks is `CAP_SYS_ADMIN` as much as the user
 /// namespace: say both, and the Docker options that grant them.
-fn without_sys_admin(caller: &Caller, blocker: String) -> String {
+fn without_sys_admin(caller: &Caller, blocker: &Why) -> String {
     if caller.is_root_without_sys_admin() {
         format!(
-            "needs CAP_SYS_ADMIN or a user namespace: this root process lacks CAP_SYS_ADMIN, and {blocker}; in Docker: {}",
+            "needs CAP_SYS_ADMIN or a user namespace: this root process lacks CAP_SYS_ADMIN, and {}; in Docker: {}",
+            blocker.cause,
             crate::environment::DOCKER_FLAGS
         )
     } else {
-        blocker
+        blocker.to_string()
     }
 }
 
@@ -694,11 +695,11 @@ pub fn predict(decl: &LabDecl, caller: &Caller, env: &Environment) -> Vec<Result
             None,
         )
     } else {
-        (
-            Mode::Restricted,
-            mine,
-            Some(without_sys_admin(caller, env.userns.clone())),
-        )
+        let why = env
+            .userns_blocker
+            .clone()
+            .unwrap_or_else(|| Why::new(env.userns.clone(), "run as root"));
+        (Mode::Restricted, mine, Some(without_sys_admin(caller, &why)))
     };
     let ctx = GateCtx {
         mode,

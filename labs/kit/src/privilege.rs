@@ -13,7 +13,7 @@ use nix::sched::CloneFlags;
 use nix::unistd::{Gid, Uid};
 use serde::Serialize;
 
-use crate::environment::Environment;
+use crate::environment::{Environment, Why};
 use crate::op::Refused;
 
 /// How a lab runs.
@@ -160,30 +160,41 @@ pub fn in_initial_userns() -> bool {
 /// new namespace's maps, or a privileged call inside it
 /// ([`probe_privileged_call`]). The environment names the cause and the fix
 /// where it can ([`Environment::explain`]).
-pub fn userns_blocker(failed: &Refused, env: &Environment) -> String {
+pub fn userns_blocker(failed: &Refused, env: &Environment) -> Why {
     if !std::path::Path::new("/proc/self/ns/user").exists() {
-        return "this kernel has no user namespaces (CONFIG_USER_NS is off)".into();
+        return Why::new(
+            "this kernel has no user namespaces (CONFIG_USER_NS is off)",
+            "run as root, or on a kernel built with CONFIG_USER_NS=y",
+        );
     }
     let creating = failed.namespace_kinds().contains(&"user");
-    let explained = env.explain(failed).map(|c| c.reason);
-    match (creating, explained) {
+    match (creating, env.why(failed)) {
         (true, Some(why)) => why,
-        (false, Some(why)) => format!("a user namespace can be made here, but not used: {why}"),
-        (true, None) => match failed.errno {
-            Errno::EPERM => format!(
-                "creating a user namespace is refused ({} = -1 EPERM): a seccomp filter or security module may forbid it, as container runtimes do by default",
-                failed.call()
-            ),
-            e => format!(
-                "creating a user namespace failed: {} = -1 {}",
+        (false, Some(why)) => Why::new(
+            format!("a user namespace can be made here, but not used: {}", why.cause),
+            why.fix,
+        ),
+        (true, None) => Why::new(
+            match failed.errno {
+                Errno::EPERM => format!(
+                    "creating a user namespace is refused ({} = -1 EPERM): a seccomp filter or security module may forbid it, as container runtimes do by default",
+                    failed.call()
+                ),
+                e => format!(
+                    "creating a user namespace failed: {} = -1 {}",
+                    failed.call(),
+                    crate::narrate::errno_text(e)
+                ),
+            },
+            "run as root",
+        ),
+        (false, None) => Why::new(
+            format!(
+                "a user namespace can be made here, but {} = -1 {} in it: privileged calls in a new user namespace are refused (a security module may forbid them)",
                 failed.call(),
-                crate::narrate::errno_text(e)
+                crate::narrate::errno_text(failed.errno)
             ),
-        },
-        (false, None) => format!(
-            "a user namespace can be made here, but {} = -1 {} in it: privileged calls in a new user namespace are refused (a security module may forbid them)",
-            failed.call(),
-            crate::narrate::errno_text(failed.errno)
+            "run as root",
         ),
     }
 }
@@ -255,11 +266,12 @@ fn privileged_call_refused() -> String {
 /// Probe (in a throwaway child) whether an unprivileged user namespace can be
 /// made *and used* here, without changing the caller: `Err` names the call
 /// that was refused, its cause and the fix.
-pub fn probe_userns(env: &Environment) -> Result<(), String> {
+pub fn probe_userns(env: &Environment) -> Result<(), Why> {
     let refused = in_child(|| match enter_userns_as_root() {
         Err((said, _)) => said.last().cloned().unwrap_or_default(),
         Ok(_) => privileged_call_refused(),
-    })?;
+    })
+    .map_err(|e| Why::new(e, "run as root"))?;
     match refused.as_deref().and_then(Refused::parse) {
         None => Ok(()),
         Some(r) => Err(userns_blocker(&r, env)),
