@@ -132,9 +132,12 @@ impl Refusing {
     fn names_cause_and_fix(self, reason: &str) -> bool {
         match self {
             Refusing::Docker => reason.contains("CAP_SYS_ADMIN") && reason.contains("--cap-add SYS_ADMIN"),
+            // Emulated with a seccomp filter; on a machine with AppArmor's
+            // restriction on, that is named first for the maps' writes.
             Refusing::UsernsRefused => {
                 reason.contains("a user namespace can be made here, but not used")
-                    && reason.contains("seccomp=unconfined")
+                    && (reason.contains("seccomp=unconfined")
+                        || reason.contains("kernel.apparmor_restrict_unprivileged_userns=0"))
             }
             Refusing::Limit(k) => {
                 reason.contains(&format!("user.max_{k}_namespaces = 0"))

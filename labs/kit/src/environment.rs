@@ -335,6 +335,28 @@ impl Environment {
                     .is_some_and(|l| l.starts_with("unprivileged_userns")))
     }
 
+    /// Ubuntu's restriction, for a caller without `CAP_SYS_ADMIN`.
+    fn apparmor_reason(&self, call: &Refused) -> Option<Why> {
+        if !self.apparmor_restricts() {
+            return None;
+        }
+        let label = self
+            .lsm
+            .label
+            .as_deref()
+            .filter(|l| l.starts_with("unprivileged_userns"))
+            .map(|l| format!(" (this process's AppArmor label: {l})"))
+            .unwrap_or_default();
+        Some(Why::new(
+            format!(
+                "AppArmor refuses privileged calls in unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1){label}: {} = -1 {:?}",
+                call.call(),
+                call.errno
+            ),
+            "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or run as root",
+        ))
+    }
+
     fn refusal_reason(&self, call: &Refused) -> Option<Why> {
         let errno = format!("{:?}", call.errno);
         let makes_userns = call.namespace_kinds().contains(&"user");
@@ -347,21 +369,15 @@ impl Environment {
                 "sudo sysctl -w kernel.unprivileged_userns_clone=1, or run as root",
             ));
         }
-        if self.apparmor_restricts() {
-            let label = self
-                .lsm
-                .label
-                .as_deref()
-                .filter(|l| l.starts_with("unprivileged_userns"))
-                .map(|l| format!(" (this process's AppArmor label: {l})"))
-                .unwrap_or_default();
-            return Some(Why::new(
-                format!(
-                    "AppArmor refuses privileged calls in unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1){label}: {} = -1 {errno}",
-                    call.call()
-                ),
-                "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or run as root",
-            ));
+        // A filter answers before the kernel's own checks, and it sees
+        // system calls, not which file a write goes to: a refused write of
+        // a user namespace's maps is the security module's doing.
+        let map_write = call.name == "write"
+            && ["uid_map", "gid_map", "setgroups"]
+                .iter()
+                .any(|f| call.args.contains(&format!("/{f},")));
+        if map_write && let Some(why) = self.apparmor_reason(call) {
+            return Some(why);
         }
         if self.seccomp_filtered() {
             let n = self.seccomp.filters.map_or_else(|| "a".to_string(), |n| n.to_string());
@@ -373,6 +389,9 @@ impl Environment {
                 ),
                 SECCOMP_FIX,
             ));
+        }
+        if let Some(why) = self.apparmor_reason(call) {
+            return Some(why);
         }
         let confined = self
             .lsm
@@ -724,6 +743,23 @@ mod tests {
         // Real root is not restricted by it.
         e.real_root = true;
         assert!(e.explain(&r).is_none());
+    }
+
+    #[test]
+    fn a_filter_answers_first_but_a_map_write_is_the_security_modules() {
+        let mut e = env();
+        e.seccomp.mode = "filter".into();
+        e.sysctls
+            .insert("kernel.apparmor_restrict_unprivileged_userns".into(), Some("1".into()));
+        let mount = refused(r#"mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL) = -1 EPERM (Operation not permitted)"#);
+        assert!(
+            e.explain(&mount)
+                .expect("explained")
+                .reason
+                .starts_with("a seccomp filter")
+        );
+        let map = refused(r#"write(/proc/self/uid_map, "0 <caller> 1") = -1 EPERM (Operation not permitted)"#);
+        assert!(e.explain(&map).expect("explained").reason.starts_with("AppArmor"));
     }
 
     #[test]
