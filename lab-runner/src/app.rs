@@ -50,7 +50,7 @@ pub fn main() -> ExitCode {
             if labs.is_empty() {
                 labs = LABS.to_vec();
             }
-            let (environment, _, _) = crate::env::probe();
+            let (environment, _) = crate::env::probe();
             if let Err(e) = lab_kit::sys::catch_interrupts() {
                 eprintln!("warning: {e}");
             }
@@ -203,7 +203,7 @@ fn list(format: OutputFormat) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     use colored::Colorize;
-    let (_, caller, userns) = crate::env::probe();
+    let (env, caller) = crate::env::probe();
     let width = LABS.iter().map(|l| l.title.chars().count()).max().unwrap_or(5);
     let _ = writeln!(
         out,
@@ -215,7 +215,7 @@ fn list(format: OutputFormat) -> ExitCode {
         .bold()
     );
     for l in LABS {
-        let (ready, _) = readiness(l, &caller, &userns);
+        let (ready, _) = readiness(l, &caller, &env);
         let here = match ready {
             Readiness::Full => "full".green(),
             Readiness::Partial => "partial".yellow(),

@@ -504,7 +504,7 @@ fn breakdown(runs: usize, progress: &Progress) -> anyhow::Result<Vec<Measurement
 
 /// Measure everything.
 pub fn run(warmup: usize, runs: usize) -> anyhow::Result<BenchReport> {
-    let (environment, caller, _) = crate::env::probe();
+    let (environment, caller) = crate::env::probe();
     let rootless = !caller.is_real_root();
     let (start_warmup, start_runs, breakdown_runs) = (warmup.min(5), runs.min(100), runs.min(20));
     // Ours, and the other tools when they are installed.

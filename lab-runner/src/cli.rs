@@ -134,7 +134,8 @@ pub enum Command {
         #[arg(long)]
         no_pager: bool,
     },
-    /// Report what this machine offers the labs: kernel, cgroups, user namespaces, privilege.
+    /// Report what this machine offers the labs and what blocks them: privilege, seccomp, security
+    /// modules, user namespaces and their limits, cgroups, kernel features; per lab, and how to unblock.
     Doctor {
         /// Output format.
         #[arg(long, value_enum, default_value_t = OutputFormat::Human)]

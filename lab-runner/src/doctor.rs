@@ -4,8 +4,8 @@
 use std::io::Write;
 
 use lab_kit::cgroup::{CgroupMode, Layout};
+use lab_kit::environment::FeatureState;
 use lab_kit::lab::Environment;
-use lab_kit::privilege::{Caller, sysctl};
 use serde::Serialize;
 
 use crate::env::{Readiness, readiness};
@@ -14,23 +14,16 @@ use crate::registry::LABS;
 /// Everything `lab doctor` reports.
 #[derive(Debug, Serialize)]
 pub struct Doctor {
-    /// Kernel, cgroup mode, euid, user namespace availability.
+    /// The machine as the labs see it: kernel, privilege, seccomp, security
+    /// modules, namespace limits, container signs, kernel features.
     #[serde(flatten)]
     pub environment: Environment,
     /// Where each cgroup controller lives.
     pub cgroup_controllers: Vec<Controller>,
-    /// Sysctls that decide whether unprivileged user namespaces work.
-    pub userns_sysctls: Vec<(String, Option<String>)>,
-    /// Effective capabilities, by name.
-    pub capabilities: String,
-    /// `Seccomp` of /proc/self/status: 0 off, 1 strict, 2 filter.
-    pub seccomp: Option<u32>,
-    /// `NoNewPrivs` of /proc/self/status.
-    pub no_new_privs: Option<u64>,
-    /// Signs that this process already runs inside a container.
-    pub container_signs: Vec<String>,
     /// Per lab: full, partial or none, and why.
     pub labs: Vec<LabReadiness>,
+    /// What to do about what blocks the labs here, one line each.
+    pub unblock: Vec<String>,
 }
 
 /// A cgroup controller and the hierarchy holding it.
@@ -77,61 +70,39 @@ fn controllers(layout: Option<&Layout>) -> Vec<Controller> {
         .collect()
 }
 
-fn container_signs(caller: &Caller) -> Vec<String> {
-    let mut signs = Vec::new();
-    for f in ["/.dockerenv", "/run/.containerenv"] {
-        if std::path::Path::new(f).exists() {
-            signs.push(format!("{f} exists"));
+/// The fixes for what this machine refuses, from the reasons of the labs
+/// that cannot run fully: each distinct cause once.
+fn unblock(labs: &[LabReadiness]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for l in labs {
+        if let Some(r) = &l.reason
+            && !out.contains(r)
+        {
+            out.push(r.clone());
         }
     }
-    if let Ok(c) = std::env::var("container") {
-        signs.push(format!("environment variable container={c}"));
-    }
-    if !caller.initial_userns {
-        signs.push("not in the initial user namespace (/proc/self/uid_map maps a subrange)".into());
-    }
-    if let Ok(comm) = std::fs::read_to_string("/proc/1/comm") {
-        let comm = comm.trim();
-        if !["systemd", "init", "launchd"].contains(&comm) {
-            signs.push(format!("PID 1 is {comm:?}, not an init system"));
-        }
-    }
-    signs
+    out
 }
 
 /// Gather the facts.
 pub fn gather() -> Doctor {
-    let (environment, caller, userns) = crate::env::probe();
-    let status = procfs::process::Process::myself().and_then(|p| p.status()).ok();
+    let (environment, caller) = crate::env::probe();
+    let labs: Vec<LabReadiness> = LABS
+        .iter()
+        .map(|l| {
+            let (readiness, reason) = readiness(l, &caller, &environment);
+            LabReadiness {
+                id: l.id,
+                slug: l.slug,
+                readiness,
+                reason,
+            }
+        })
+        .collect();
     Doctor {
         cgroup_controllers: controllers(Layout::read().ok().as_ref()),
-        userns_sysctls: [
-            "/proc/sys/user/max_user_namespaces",
-            "/proc/sys/kernel/unprivileged_userns_clone",
-            "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
-        ]
-        .iter()
-        .map(|p| (p.trim_start_matches("/proc/sys/").replace('/', "."), sysctl(p)))
-        .collect(),
-        capabilities: status
-            .as_ref()
-            .map(|s| lab_kit::proc::cap_names(s.capeff))
-            .unwrap_or_default(),
-        seccomp: status.as_ref().and_then(|s| s.seccomp),
-        no_new_privs: status.as_ref().and_then(|s| s.nonewprivs),
-        container_signs: container_signs(&caller),
-        labs: LABS
-            .iter()
-            .map(|l| {
-                let (readiness, reason) = readiness(l, &caller, &userns);
-                LabReadiness {
-                    id: l.id,
-                    slug: l.slug,
-                    readiness,
-                    reason,
-                }
-            })
-            .collect(),
+        unblock: unblock(&labs),
+        labs,
         environment,
     }
 }
@@ -148,21 +119,31 @@ pub fn print(d: &Doctor, out: &mut impl Write) -> std::io::Result<()> {
         e.euid,
         if e.real_root { " (real root)" } else { "" }
     )?;
-    writeln!(out, "  capabilities     {}", d.capabilities)?;
+    writeln!(out, "  capabilities     {}", e.capabilities)?;
+    let filters = e
+        .seccomp
+        .filters
+        .map(|n| format!(", {n} filter(s)"))
+        .unwrap_or_default();
     writeln!(
         out,
-        "  seccomp          {}",
-        d.seccomp.map_or("unknown".into(), |s| s.to_string())
+        "  seccomp          {}{filters}{}",
+        e.seccomp.mode,
+        if e.seccomp.no_new_privs { ", no_new_privs" } else { "" }
     )?;
-    writeln!(
-        out,
-        "  no_new_privs     {}",
-        d.no_new_privs.map_or("unknown".into(), |s| s.to_string())
-    )?;
+    let modules = e
+        .lsm
+        .modules
+        .as_ref()
+        .map_or_else(|| "unknown (securityfs not mounted)".into(), |m| m.join(","));
+    writeln!(out, "  security modules {modules}")?;
+    writeln!(out, "  label            {}", e.lsm.label.as_deref().unwrap_or("none"))?;
     writeln!(out, "  user namespaces  {}", e.userns)?;
-    for (k, v) in &d.userns_sysctls {
+    for (k, v) in &e.sysctls {
         writeln!(out, "    {k} = {}", v.as_deref().unwrap_or("(absent)"))?;
     }
+    let limits: Vec<String> = e.namespace_limits.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    writeln!(out, "  namespace limits {}", limits.join(", "))?;
     writeln!(out, "  cgroup mode      {}", e.cgroup_mode)?;
     if e.cgroup_mode != CgroupMode::None.as_str() {
         for c in &d.cgroup_controllers {
@@ -174,12 +155,23 @@ pub fn print(d: &Doctor, out: &mut impl Write) -> std::io::Result<()> {
             writeln!(out, "    {:<12} {at}", c.name)?;
         }
     }
-    if d.container_signs.is_empty() {
+    if e.container_signs.is_empty() {
         writeln!(out, "  container signs  none")?;
     } else {
-        for s in &d.container_signs {
+        for s in &e.container_signs {
             writeln!(out, "  container sign   {s}")?;
         }
+    }
+    writeln!(out, "\n{}", "Kernel features".bold())?;
+    for f in &e.features {
+        let word = match f.state {
+            FeatureState::Available => "yes".green(),
+            FeatureState::Loadable => "module".yellow(),
+            FeatureState::Refused => "refused".yellow(),
+            FeatureState::Unknown => "unknown".yellow(),
+            FeatureState::Missing => "no".red(),
+        };
+        writeln!(out, "  {:<16} {word:<7} {}", f.name, f.detail)?;
     }
     writeln!(out, "\n{}", "Labs here".bold())?;
     for l in &d.labs {
@@ -196,6 +188,12 @@ pub fn print(d: &Doctor, out: &mut impl Write) -> std::io::Result<()> {
             l.slug,
             l.reason.as_deref().unwrap_or("")
         )?;
+    }
+    if !d.unblock.is_empty() {
+        writeln!(out, "\n{}", "To run more here".bold())?;
+        for u in &d.unblock {
+            writeln!(out, "  - {u}")?;
+        }
     }
     Ok(())
 }

@@ -165,7 +165,8 @@ fn pure_cgroup_v2_passes_every_lab_as_root_and_rootless() {
                     let reason = s["reason"].as_str().unwrap_or("");
                     s["status"] == "pass"
                         || (s["status"] == "skip" && reason.contains("root"))
-                        || (s["status"] == "unsupported" && (reason.contains("from Linux") || reason.starts_with("needs step")))
+                        || (s["status"] == "unsupported"
+                            && (reason.contains("from Linux") || reason.starts_with("needs step")))
                 }),
                 _ => false,
             };

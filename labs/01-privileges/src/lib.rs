@@ -5,6 +5,7 @@
 
 use lab_kit::exec::Probe;
 use lab_kit::prelude::*;
+use lab_kit::scratch::Scratch;
 use nix::fcntl::OFlag;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
@@ -30,35 +31,40 @@ const FORK: StepDecl = StepDecl {
     title: "A forked child inherits who its parent is",
     why: "fork copies the process: its uids and gids, its capability sets and its table of open descriptors, which point at the same open files as the parent's.",
     privilege: Privilege::None,
+    needs: Needs::NOTHING,
 };
 const SECRET: StepDecl = StepDecl {
     title: "The lab makes a file only root may read",
     why: "A private scratch /tmp (a tmpfs in the lab's own mount namespace) holds a mode 0600 file owned by root: the secret a daemon must not hand on.",
     privilege: Privilege::Userns,
+    needs: Needs::NOTHING,
 };
 const CLOEXEC: StepDecl = StepDecl {
     title: "execve keeps open descriptors, except close-on-exec ones",
     why: "execve replaces the program but not the descriptor table: every descriptor stays open in the new program unless it was opened with O_CLOEXEC (or closed before).",
     privilege: Privilege::Userns,
+    needs: Needs::NOTHING,
 };
 const RIGHT_ORDER: StepDecl = StepDecl {
     title: "Dropping privileges: setgroups, setgid, setuid, then execve",
     why: "Groups and gid first, while still root; setuid last, since after it nothing may be changed back. The program then runs as the user with empty capability sets. Inside a user namespace that maps one uid there is no second user to become, so this needs real root.",
     privilege: Privilege::Root,
+    needs: Needs::caps(&[Capability::CAP_SETUID, Capability::CAP_SETGID]),
 };
 const WRONG_ORDER: StepDecl = StepDecl {
     title: "The wrong order: setuid first, then setgid is refused",
     why: "Once the uid is not 0, the process has lost CAP_SETGID: it can no longer change its gid, and keeps root's group.",
     privilege: Privilege::Root,
+    needs: Needs::caps(&[Capability::CAP_SETUID, Capability::CAP_SETGID]),
 };
 const LEAK: StepDecl = StepDecl {
     title: "The leak: an inherited descriptor outlives the privilege",
     why: "Permissions are checked at open, not at read. A descriptor opened by root and inherited across setuid and execve still reads the file the user may not open; close-on-exec closes the leak.",
     privilege: Privilege::Root,
+    needs: Needs::caps(&[Capability::CAP_SETUID, Capability::CAP_SETGID]),
 };
 
 const NOBODY: u32 = 65534;
-const SECRET_PATH: &str = "/tmp/secret";
 const SECRET_TEXT: &str = "the secret of lab 01";
 
 fn run(lab: &mut Lab) -> Result<(), Halt> {
@@ -114,11 +120,11 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
     })?;
     // ANCHOR_END: fork
 
-    lab.step(&SECRET, |s| {
-        ops::private_mount_ns(s)?;
-        ops::scratch(s)?;
+    let (scratch, secret) = lab.step(&SECRET, |s| {
+        let scratch = Scratch::make(s)?;
+        let secret = scratch.path("secret");
         let fd = s.run(op::Open::create(
-            SECRET_PATH,
+            secret.as_str(),
             OFlag::O_WRONLY | OFlag::O_EXCL | OFlag::O_CLOEXEC,
             0o600,
         ))?;
@@ -126,18 +132,19 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             fd: fd.as_fd(),
             text: SECRET_TEXT,
         })?;
-        let st = nix::sys::stat::stat(SECRET_PATH)?;
+        let st = nix::sys::stat::stat(secret.as_str())?;
         let mode = format!("{:04o}", st.st_mode & 0o7777);
         s.observe("owner of the secret", st.st_uid);
         s.check_eq("its mode: only its owner may read it", "0600", mode.as_str());
         s.check_eq("its owner is root", &0, &st.st_uid);
-        Ok(())
+        Ok((scratch, secret))
     })?;
+    let secret = secret.as_str();
 
     // ANCHOR: cloexec
     lab.step(&CLOEXEC, |s| {
-        let kept = open_secret(s, OFlag::O_RDONLY)?;
-        let closed = open_secret(s, OFlag::O_RDONLY | OFlag::O_CLOEXEC)?;
+        let kept = open_secret(s, secret, OFlag::O_RDONLY)?;
+        let closed = open_secret(s, secret, OFlag::O_RDONLY | OFlag::O_CLOEXEC)?;
         let (k, c) = (kept.as_raw_fd(), closed.as_raw_fd());
         let run = exec::run_captured(s, |_| Ok(()), Program::helper(&["--read-fd", &k.to_string()]))?;
         let probe = run.probe()?;
@@ -201,9 +208,9 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     // ANCHOR: leak
     lab.step(&LEAK, |s| {
-        let fd = open_secret(s, OFlag::O_RDONLY)?;
+        let fd = open_secret(s, secret, OFlag::O_RDONLY)?;
         let n = fd.as_raw_fd().to_string();
-        let args = ["--open", SECRET_PATH, "--read-fd", n.as_str()];
+        let args = ["--open", secret, "--read-fd", n.as_str()];
         let p = exec::run_captured(s, ops::become_nobody, Program::helper(&args))?.probe()?;
         s.check_eq(
             "the user opens the secret by its path",
@@ -227,11 +234,13 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         Ok(())
     })?;
     // ANCHOR_END: leak
+    // The scratch space goes last: a fallback directory is removed here.
+    drop(scratch);
     Ok(())
 }
 
-fn open_secret(s: &mut Step<'_>, flags: OFlag) -> anyhow::Result<OwnedFd> {
-    Ok(s.run(op::Open::new(SECRET_PATH, flags))?)
+fn open_secret(s: &mut Step<'_>, path: &str, flags: OFlag) -> anyhow::Result<OwnedFd> {
+    Ok(s.run(op::Open::new(path, flags))?)
 }
 
 /// Check that the child has the parent's value, without showing the value.

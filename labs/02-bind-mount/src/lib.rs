@@ -23,26 +23,34 @@ const SETUP: StepDecl = StepDecl {
     title: "A private mount namespace and two directories",
     why: "Everything mounted from here on is in the lab's own mount namespace, on a scratch tmpfs: the host's mount table never sees it.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["mnt"],
+    },
 };
 const BIND: StepDecl = StepDecl {
     title: "Bind /tmp/a onto /tmp/b",
     why: "A bind mount attaches an existing directory (not a device) at a mount point. When a path walk reaches the mount point, the kernel finds the mount in the mount table and continues in the mounted tree.",
     privilege: Privilege::Userns,
+    needs: Needs::caps(&[Capability::CAP_SYS_ADMIN]),
 };
 const SUBMOUNTS: StepDecl = StepDecl {
     title: "A plain bind leaves submounts behind; MS_REC takes them",
     why: "A bind mount copies one mount. Mounts below the source directory are separate entries in the mount table; only MS_REC copies them too.",
     privilege: Privilege::Userns,
+    needs: Needs::caps(&[Capability::CAP_SYS_ADMIN]),
 };
 const READONLY: StepDecl = StepDecl {
     title: "A read-only view of a writable tree",
     why: "Read-only is a property of the mount, not of the files: remounting the bind with MS_RDONLY refuses writes through it (EROFS) while the original path stays writable.",
     privilege: Privilege::Userns,
+    needs: Needs::caps(&[Capability::CAP_SYS_ADMIN]),
 };
 const UNMOUNT: StepDecl = StepDecl {
     title: "Unmounting restores the original view",
     why: "umount removes the entry from the mount table; the mount point is an ordinary empty directory again.",
     privilege: Privilege::Userns,
+    needs: Needs::caps(&[Capability::CAP_SYS_ADMIN]),
 };
 
 fn run(lab: &mut Lab) -> Result<(), Halt> {

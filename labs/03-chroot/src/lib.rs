@@ -25,31 +25,46 @@ const EMPTY: StepDecl = StepDecl {
     title: "chroot into an empty directory: no /bin/sh there",
     why: "After chroot every absolute path starts at the new root, including the program execve loads and the dynamic loader named inside it. An empty root has neither.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN, Capability::CAP_SYS_CHROOT],
+        namespaces: &["mnt"],
+    },
 };
 const PROGRAMS: StepDecl = StepDecl {
     title: "Bind what the program needs and it runs",
     why: "The host's /usr, bound read-only (with the top-level links or directories that lead into it), gives the shell its loader and libraries; ls / then shows only what was put there.",
     privilege: Privilege::Userns,
+    needs: Needs::caps(&[Capability::CAP_SYS_ADMIN, Capability::CAP_SYS_CHROOT]),
 };
 const PROC: StepDecl = StepDecl {
     title: "A proc mounted inside; /proc/PID/root names the new root",
     why: "The kernel keeps each process's root directory; /proc/PID/root shows it. Inside it reads as /, from outside as the directory chroot was given.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN, Capability::CAP_SYS_CHROOT],
+        namespaces: &["pid"],
+    },
 };
 const KEPT_FILE: StepDecl = StepDecl {
     title: "A file opened before chroot stays readable",
     why: "chroot changes how paths are looked up, not what is already open: a descriptor still reaches the file outside the new root.",
     privilege: Privilege::Userns,
+    needs: Needs::caps(&[Capability::CAP_SYS_CHROOT]),
 };
 const WALK_OUT: StepDecl = StepDecl {
     title: "A directory kept from outside lets root walk back out",
     why: "\"..\" stops at the process's root only when the walk passes through it. A process whose working directory is outside its root climbs to the real root, and chroot(\".\") makes that the root again.",
     privilege: Privilege::Userns,
+    needs: Needs::caps(&[Capability::CAP_SYS_CHROOT]),
 };
 const PIVOT: StepDecl = StepDecl {
     title: "The fix: pivot_root in a new mount namespace, then drop the old root",
     why: "pivot_root makes the new root the root mount of the namespace and moves the old one aside; once it is unmounted, no path and no \"..\" leads to the host's files.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN, Capability::CAP_SYS_CHROOT],
+        namespaces: &["mnt"],
+    },
 };
 
 const ROOT: &str = "/tmp/root";

@@ -6,6 +6,7 @@ use caps::{CapSet, Capability};
 use lab_kit::capability::{self, holds, relative};
 use lab_kit::exec::{CapMasks, Probe};
 use lab_kit::inspect;
+use lab_kit::lab::CannotRun;
 use lab_kit::prelude::*;
 
 /// The lab's declaration.
@@ -35,46 +36,70 @@ const SETS: StepDecl = StepDecl {
     title: "The five sets of the lab's process",
     why: "The kernel checks the effective set; permitted bounds what effective may hold; inheritable and ambient decide what survives execve; bounding caps what any execve can grant.",
     privilege: Privilege::None,
+    needs: Needs::NOTHING,
 };
 const LISTING: StepDecl = StepDecl {
     title: "Which processes hold capabilities (pscap -a)",
     why: "Every process's sets are readable in /proc/PID/status; listing the non-empty ones shows where privilege lives on the machine.",
     privilege: Privilege::None,
+    needs: Needs::NOTHING,
 };
 const EFFECTIVE: StepDecl = StepDecl {
     title: "Only the effective set counts; permitted is the reserve",
     why: "A capability dropped from the effective set can be raised again from the permitted set. Dropped from permitted, it is gone for good. Ports below 1024 need CAP_NET_BIND_SERVICE (tried in a network namespace of the lab's own).",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN, Capability::CAP_NET_BIND_SERVICE],
+        namespaces: &["net"],
+    },
 };
 const EXEC_ROOT: StepDecl = StepDecl {
     title: "execve as root keeps the sets",
     why: "For uid 0 the kernel treats every program as if it carried every file capability, so root's permitted and effective sets survive execve (limited by the bounding set).",
     privilege: Privilege::Userns,
+    needs: Needs::NOTHING,
 };
 const BOUNDING: StepDecl = StepDecl {
     title: "A capability removed from the bounding set never comes back",
     why: "PR_CAPBSET_DROP removes it from the bounding set, and no later execve, not even of a root program, can grant it again.",
     privilege: Privilege::Userns,
+    needs: Needs::caps(&[Capability::CAP_SETPCAP]),
 };
 const POWERLESS: StepDecl = StepDecl {
     title: "A full set in a new user namespace is powerless outside it",
     why: "Capabilities count against what the holder's user namespace owns. The lab's mount namespace belongs to the user namespace above: mounting there is refused, in a mount namespace of its own it works.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["mnt", "user"],
+    },
 };
 const EXEC_USER: StepDecl = StepDecl {
     title: "execve as a non-root user empties the sets",
     why: "With PR_SET_KEEPCAPS a process keeps its permitted set across setuid, but execve of an ordinary program by a non-root user computes new sets from the file: none.",
     privilege: Privilege::Root,
+    needs: Needs::caps(&[Capability::CAP_SETUID, Capability::CAP_SETGID]),
 };
 const AMBIENT: StepDecl = StepDecl {
     title: "Ambient capabilities survive execve for a non-root program",
     why: "A capability in the ambient set (which needs it in permitted and inheritable) is given to the next program, even one without file capabilities.",
     privilege: Privilege::Root,
+    needs: Needs::caps(&[
+        Capability::CAP_SETUID,
+        Capability::CAP_SETGID,
+        Capability::CAP_NET_BIND_SERVICE,
+    ]),
 };
 const NO_NEW_PRIVS: StepDecl = StepDecl {
     title: "PR_SET_NO_NEW_PRIVS: execve cannot grant more",
     why: "A setuid-root program normally runs with euid 0 and full capabilities. With no_new_privs set (inherited and irreversible) execve ignores the setuid bit and file capabilities.",
     privilege: Privilege::Root,
+    needs: Needs::caps(&[
+        Capability::CAP_SETUID,
+        Capability::CAP_SETGID,
+        Capability::CAP_CHOWN,
+        Capability::CAP_FSETID,
+    ]),
 };
 
 const CAP: Capability = Capability::CAP_NET_BIND_SERVICE;
@@ -137,8 +162,10 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         Ok(())
     })?;
 
+    // Steps that do not build on each other go on where one cannot run (root
+    // in a container lacks CAP_SYS_ADMIN for the namespaces, not CAP_SETUID).
     // ANCHOR: effective
-    lab.step(&EFFECTIVE, |s| {
+    let _ = lab.step(&EFFECTIVE, |s| {
         let mut child = child::spawn(s, |c| {
             ops::unshare_ns(c, CloneFlags::CLONE_NEWNET)?;
             let start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")?;
@@ -172,10 +199,10 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         s.check_errno("bind without it", Errno::EACCES, &r);
         child.wait(s)?;
         Ok(())
-    })?;
+    });
     // ANCHOR_END: effective
 
-    lab.step(&EXEC_ROOT, |s| {
+    let _ = lab.step(&EXEC_ROOT, |s| {
         let p = exec::run_captured(s, |_| Ok(()), Program::helper(&[]))?.probe()?;
         s.observe("CapPrm of the program", relative(p.caps.prm, mine.prm, "the lab's"));
         s.observe("CapEff of the program", relative(p.caps.eff, mine.eff, "the lab's"));
@@ -190,14 +217,22 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             relative(p.caps.eff, mine.eff, "the lab's").as_str(),
         );
         Ok(())
-    })?;
+    });
 
     // ANCHOR: bounding
-    lab.step(&BOUNDING, |s| {
+    let _ = lab.step(&BOUNDING, |s| {
         let p = exec::run_captured(
             s,
             |c| {
                 capability::drop(c, CapSet::Bounding, CAP)?;
+                // The inheritable set hands a capability on to a root
+                // program past the bounding set (older Docker filled it).
+                if CapMasks::read(Who::This)?.inh & CAP.bitmask() != 0 {
+                    c.note(format!(
+                        "{CAP} is in the inheritable set too, which would hand it on: drop it there as well"
+                    ));
+                    capability::drop(c, CapSet::Inheritable, CAP)?;
+                }
                 let prm = CapMasks::read(Who::This)?.prm;
                 c.note(format!("{CAP} is still permitted before execve: {}", holds(prm, CAP)));
                 Ok(())
@@ -214,11 +249,11 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         s.check_eq(format!("{CAP} in its effective set"), "no", holds(p.caps.eff, CAP));
         s.observe("CapPrm of the program", relative(p.caps.prm, mine.prm, "the lab's"));
         Ok(())
-    })?;
+    });
     // ANCHOR_END: bounding
 
     // ANCHOR: powerless
-    lab.step(&POWERLESS, |s| {
+    let private_tmp = lab.step(&POWERLESS, |s| {
         ops::private_mount_ns(s)?;
         ops::scratch(s)?;
         let mut child = child::spawn(s, |c| {
@@ -244,11 +279,11 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         s.check_ok("mount in a mount namespace it created", &res.map_err(Errno::from_raw));
         child.wait(s)?;
         Ok(())
-    })?;
+    });
     // ANCHOR_END: powerless
 
     // ANCHOR: exec_user
-    lab.step(&EXEC_USER, |s| {
+    let _ = lab.step(&EXEC_USER, |s| {
         let p = exec::run_captured(
             s,
             |c| {
@@ -269,11 +304,11 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         s.check_eq("CapPrm of the program", "none", proc::cap_names(p.caps.prm).as_str());
         s.check_eq("CapEff of the program", "none", proc::cap_names(p.caps.eff).as_str());
         Ok(())
-    })?;
+    });
     // ANCHOR_END: exec_user
 
     // ANCHOR: ambient
-    lab.step(&AMBIENT, |s| {
+    let _ = lab.step(&AMBIENT, |s| {
         let p = exec::run_captured(
             s,
             |c| {
@@ -304,11 +339,20 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
             proc::cap_names(p.caps.eff).as_str(),
         );
         Ok(())
-    })?;
+    });
     // ANCHOR_END: ambient
 
     // ANCHOR: no_new_privs
+    let private_tmp = private_tmp.is_ok();
     lab.step(&NO_NEW_PRIVS, |s| {
+        // The setuid copy goes on the private tmpfs of step 6, never the host's /tmp.
+        if !private_tmp {
+            return Err(CannotRun::unsupported(format!(
+                "needs step 6 ({}), which did not complete: the setuid copy goes on its private tmpfs",
+                POWERLESS.title
+            ))
+            .into());
+        }
         make_setuid_copy(s)?;
         let program = Program::Helper {
             path: SETUID_COPY.into(),

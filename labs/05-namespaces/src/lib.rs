@@ -25,26 +25,43 @@ const TYPES: StepDecl = StepDecl {
     title: "A process is in one namespace of each type",
     why: "/proc/PID/ns has one entry per namespace type the kernel knows; each names the namespace the process is in.",
     privilege: Privilege::None,
+    needs: Needs::NOTHING,
 };
 const IDENTITY: StepDecl = StepDecl {
     title: "A namespace is its device and inode number",
     why: "Two processes are in the same namespace exactly when their /proc/PID/ns/TYPE files have the same device and inode: what `ls -iL /proc/PID/ns` prints.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["uts"],
+    },
 };
 const CALLS: StepDecl = StepDecl {
     title: "clone makes a process in new namespaces, setns joins one",
     why: "clone(CLONE_NEW*) creates a process in new namespaces, unshare moves the caller, setns moves the caller into the namespace behind a descriptor of /proc/PID/ns/TYPE (what nsenter does).",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["uts", "ipc"],
+    },
 };
 const LIFETIME: StepDecl = StepDecl {
     title: "A bind mount keeps a namespace alive without any process",
     why: "A namespace lives while a process, an open descriptor or a bind mount of its file holds it: that is how `ip netns add` keeps network namespaces.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["mnt", "uts"],
+    },
 };
 const LISTING: StepDecl = StepDecl {
     title: "Listing namespaces like lsns",
     why: "Grouping every process by its /proc/PID/ns identities lists the machine's namespaces and who is in each.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["uts", "net"],
+    },
 };
 
 /// The types in which two processes differ.
@@ -175,7 +192,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         s.check_eq(
             "after setns, another child reads the cloned child's hostname",
             "lab-05",
-            joined.as_deref().unwrap_or("(setns failed)"),
+            joined.unwrap_or_else(|e| format!("setns: {e:?}")).as_str(),
         );
         s.observe("namespace joined", &target);
         Ok(made)
@@ -294,7 +311,7 @@ fn lifetime(s: &mut Step<'_>) -> anyhow::Result<()> {
     s.check_eq(
         "setns through the file finds the child's hostname",
         "lab-05-kept",
-        joined.as_deref().unwrap_or("(setns failed)"),
+        joined.unwrap_or_else(|e| format!("setns: {e:?}")).as_str(),
     );
     mount::unmount(s, "/tmp/uts")?;
     let after = join_uts(s, "/tmp/uts", "/tmp/uts")?;

@@ -20,21 +20,28 @@ const HOST: StepDecl = StepDecl {
     title: "Where the lab starts",
     why: "Every process is in exactly one UTS namespace, which holds the hostname and NIS domain name that uname(2) reports.",
     privilege: Privilege::None,
+    needs: Needs::NOTHING,
 };
 const UNSHARE: StepDecl = StepDecl {
     title: "A child unshares its UTS namespace and sets a hostname",
     why: "unshare(CLONE_NEWUTS) moves the caller into a new UTS namespace, a copy of the old one; sethostname then changes only the copy.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["uts"],
+    },
 };
 const HOST_UNTOUCHED: StepDecl = StepDecl {
     title: "The host keeps its hostname",
     why: "The lab itself never left the original namespace, so it still reads the hostname it started with.",
     privilege: Privilege::None,
+    needs: Needs::NOTHING,
 };
 const LIFETIME: StepDecl = StepDecl {
     title: "A namespace lives as long as something holds it",
     why: "A process is one holder; an open descriptor of /proc/PID/ns/uts is another. With one open, the namespace outlives the child, and setns finds it; once the descriptor is closed nothing refers to it and the kernel frees it.",
     privilege: Privilege::Userns,
+    needs: Needs::caps(&[Capability::CAP_SYS_ADMIN]),
 };
 
 const NEW_NAME: &str = "lab-06";

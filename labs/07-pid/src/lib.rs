@@ -24,21 +24,31 @@ const UNSHARE: StepDecl = StepDecl {
     title: "unshare(CLONE_NEWPID) moves the children, not the caller",
     why: "A process's pid never changes, so the caller stays where it is; only the children it creates from now on are born into the new namespace.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["pid"],
+    },
 };
 const FIRST_CHILD: StepDecl = StepDecl {
     title: "The first child is PID 1 inside",
     why: "The first process of a PID namespace gets pid 1 and plays init there; outside it has an ordinary pid. NSpid lists both.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["mnt"],
+    },
 };
 const OWN_PROC: StepDecl = StepDecl {
     title: "A /proc mounted inside shows only the namespace",
     why: "procfs shows the PID namespace of whoever mounted it. PID 1 mounts a fresh one in a private mount namespace, so the host's /proc stays as it was.",
     privilege: Privilege::Userns,
+    needs: Needs::NOTHING,
 };
 const INIT_EXITS: StepDecl = StepDecl {
     title: "When PID 1 exits, the kernel kills the rest",
     why: "A PID namespace cannot outlive its init: when PID 1 exits, the kernel sends SIGKILL to every other process in the namespace.",
     privilege: Privilege::Userns,
+    needs: Needs::NOTHING,
 };
 
 fn run(lab: &mut Lab) -> Result<(), Halt> {

@@ -26,31 +26,55 @@ const COPY: StepDecl = StepDecl {
     title: "A new mount namespace is a copy; private mounts stay on their side",
     why: "unshare(CLONE_NEWNS) copies the caller's mount table. Between private mounts nothing propagates: an unmount in the copy leaves the original mounted, a new mount in the original does not appear in the copy.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["mnt"],
+    },
 };
 const SHARED: StepDecl = StepDecl {
     title: "shared: mounts propagate both ways",
     why: "The copy of a shared mount joins its peer group (same shared:N), and mount events under any peer reach all of them. This is why `unshare` makes everything private first: otherwise the new namespace's mounts would show up on the host.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["mnt"],
+    },
 };
 const SLAVE: StepDecl = StepDecl {
     title: "slave: from the master only",
     why: "A slave (master:N) still receives mounts from its former peer group but sends nothing back: what `unshare --propagation slave` and most container runtimes use.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["mnt"],
+    },
 };
 const PRIVATE: StepDecl = StepDecl {
     title: "private: neither way",
     why: "A private mount has no optional field in mountinfo: it neither sends nor receives mount events.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["mnt"],
+    },
 };
 const UNBINDABLE: StepDecl = StepDecl {
     title: "unbindable: private, and no bind mounts of it",
     why: "An unbindable mount refuses to be the source of a bind mount (EINVAL), which keeps recursive bind mounts from copying it over and over.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["mnt"],
+    },
 };
 const PIVOT: StepDecl = StepDecl {
     title: "pivot_root refuses a shared root",
     why: "pivot_root moves the old root mount away; with a shared / that move would have to propagate to the peers, so the kernel refuses with EINVAL until / is private.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["mnt"],
+    },
 };
 
 const SHARED_DIR: &str = "/tmp/shared";

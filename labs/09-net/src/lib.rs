@@ -31,21 +31,34 @@ const EMPTY: StepDecl = StepDecl {
     title: "A new network namespace has only lo, and it is down",
     why: "A network namespace starts with its own loopback interface and nothing else: no other interface, address, route or socket of the host is visible from inside.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["net"],
+    },
 };
 const LOOPBACK: StepDecl = StepDecl {
     title: "Ports are per namespace",
     why: "With lo up, a listener on 127.0.0.1 inside is reachable from inside only; the host's 127.0.0.1 is another interface in another namespace, so the host can bind the same port at the same time.",
     privilege: Privilege::Userns,
+    needs: Needs::caps(&[Capability::CAP_NET_ADMIN]),
 };
 const NAMED: StepDecl = StepDecl {
     title: "A named namespace is a bind mount under /run/netns",
     why: "`ip netns add NAME` bind-mounts a namespace's file on /run/netns/NAME, which keeps it alive with no process in it; `ip netns exec` opens that file and calls setns.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["mnt"],
+    },
 };
 const VETH: StepDecl = StepDecl {
     title: "A veth pair joins two namespaces",
     why: "A veth pair is a virtual cable: what goes in one end comes out of the other. With one end in each namespace and an address on each, they talk over TCP; this is how a container is wired to a bridge on the host.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN, Capability::CAP_NET_ADMIN],
+        namespaces: &["net"],
+    },
 };
 
 /// A private range (RFC 1918), used only inside the lab's namespaces.

@@ -28,26 +28,40 @@ const OWN_NS: StepDecl = StepDecl {
     title: "The lab leaves the host's IPC namespace first",
     why: "Everything the lab creates must vanish with it, even on SIGKILL. SysV objects outlive their creator, but not their namespace, so the lab's \"outside\" is a fresh IPC namespace: it starts empty.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["ipc"],
+    },
 };
 const OUTSIDE: StepDecl = StepDecl {
     title: "Outside: a message queue, a semaphore set, a shared memory segment",
     why: "A System V object is found by its key in the caller's IPC namespace; /proc/sysvipc lists the reader's namespace's objects.",
     privilege: Privilege::Userns,
+    needs: Needs::NOTHING,
 };
 const INSIDE: StepDecl = StepDecl {
     title: "Inside a new IPC namespace none of them exists",
     why: "A child born with CLONE_NEWIPC starts with no objects at all, and its keys are its own: IPC_EXCL with the same key succeeds.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["ipc"],
+    },
 };
 const SEPARATE: StepDecl = StepDecl {
     title: "Same key, two objects: removing one leaves the other",
     why: "The two namespaces hold two distinct objects under one key; each side sees and removes only its own.",
     privilege: Privilege::Userns,
+    needs: Needs::NOTHING,
 };
 const MQUEUE: StepDecl = StepDecl {
     title: "POSIX message queues belong to the namespace too",
     why: "mq_open(3) names a queue in the caller's IPC namespace; mounting the mqueue filesystem inside shows that namespace's queues as files.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["mnt"],
+    },
 };
 
 /// "Lab\x10": the key every object of the lab uses.

@@ -23,26 +23,31 @@ const CALLER: StepDecl = StepDecl {
     title: "Who the lab runs as",
     why: "The lesson works the same for root and for an unprivileged user: that is the point of user namespaces.",
     privilege: Privilege::None,
+    needs: Needs::NOTHING,
 };
 const CREATE: StepDecl = StepDecl {
     title: "A child creates a user namespace, without privilege",
     why: "unshare(CLONE_NEWUSER) needs no capability. Until a mapping is written, the child's uid inside is the overflow uid, yet it holds a full capability set in the new namespace.",
     privilege: Privilege::Userns,
+    needs: Needs::namespaces(&["user"]),
 };
 const MAP: StepDecl = StepDecl {
     title: "The parent maps uid 0 inside to the caller outside",
     why: "uid_map and gid_map translate ids between the namespace and its parent. An unprivileged parent may map exactly one id: its own. For gid_map it must first deny setgroups.",
     privilege: Privilege::Userns,
+    needs: Needs::NOTHING,
 };
 const POWERLESS: StepDecl = StepDecl {
     title: "Capabilities stop at what the namespace does not own",
     why: "Every other namespace is owned by a user namespace. The host's UTS namespace belongs to the initial one, so root with all capabilities inside may not rename the host.",
     privilege: Privilege::Userns,
+    needs: Needs::NOTHING,
 };
 const OWN_NS: StepDecl = StepDecl {
     title: "...and reach what it creates",
     why: "A UTS namespace created from inside is owned by the new user namespace, so the same capabilities now work: this is how rootless containers get their own hostname.",
     privilege: Privilege::Userns,
+    needs: Needs::namespaces(&["uts"]),
 };
 
 /// What the child reports about itself.

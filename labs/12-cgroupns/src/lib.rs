@@ -26,26 +26,37 @@ const BEFORE: StepDecl = StepDecl {
     title: "Before: /proc/self/cgroup shows paths from each hierarchy's root",
     why: "Outside a cgroup namespace of its own, a process sees the whole path of its cgroup, in every hierarchy: how the host organizes its processes leaks to it.",
     privilege: Privilege::None,
+    needs: Needs::NOTHING,
 };
 const MOVE: StepDecl = StepDecl {
     title: "Two children move into cgroups of the lab",
     why: "A cgroup namespace takes the caller's cgroups at the time of unshare as its root, so the child first moves into a cgroup the lab made (a sibling goes into another, to be seen from inside).",
     privilege: Privilege::Delegated,
+    needs: Needs::NOTHING,
 };
 const UNSHARE: StepDecl = StepDecl {
     title: "unshare(CLONE_NEWCGROUP): the child's cgroup becomes /",
     why: "Inside the new namespace every line of /proc/self/cgroup reads /, in every hierarchy (v1 and v2 alike); another process's cgroup reads relative to the namespace root, with .. for what lies above.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["cgroup"],
+    },
 };
 const MOUNT: StepDecl = StepDecl {
     title: "A cgroup filesystem mounted inside shows only the subtree",
     why: "Mounting a cgroup hierarchy from inside the namespace mounts its root, which is the child's cgroup: the host's tree above it, the lab's parent and the sibling are out of sight. This is what a container sees at /sys/fs/cgroup.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["mnt"],
+    },
 };
 const CLEANUP: StepDecl = StepDecl {
     title: "The lab's cgroups are removed",
     why: "cgroups stay on the host until removed; the lab removes its own, leaves first, and a reaper does it if the lab is killed.",
     privilege: Privilege::Delegated,
+    needs: Needs::NOTHING,
 };
 
 /// What the child sees from inside its namespace, sent to the lab.

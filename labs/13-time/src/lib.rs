@@ -25,21 +25,28 @@ const UNSHARE: StepDecl = StepDecl {
     title: "unshare(CLONE_NEWTIME) prepares a namespace for the children",
     why: "Like a PID namespace, a time namespace is entered by the caller's next children, not by the caller: its clocks must not jump under a running process.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["time"],
+    },
 };
 const OFFSETS: StepDecl = StepDecl {
     title: "Offsets are written before anyone enters",
     why: "/proc/PID/timens_offsets holds the offsets of the namespace in time_for_children; they can be set only while no process is in it.",
     privilege: Privilege::Userns,
+    needs: Needs::caps(&[Capability::CAP_SYS_TIME]),
 };
 const CHILD: StepDecl = StepDecl {
     title: "The child's monotonic and boot clocks are shifted, wall time is not",
     why: "CLOCK_MONOTONIC and CLOCK_BOOTTIME (and /proc/uptime, which is boot time) read with the offsets added; CLOCK_REALTIME has no offset, so the date is the same everywhere.",
     privilege: Privilege::Userns,
+    needs: Needs::NOTHING,
 };
 const FROZEN: StepDecl = StepDecl {
     title: "Once entered, the offsets are frozen",
     why: "The kernel maps the offsets into the first process that enters; after that a write to timens_offsets fails with EACCES.",
     privilege: Privilege::Userns,
+    needs: Needs::NOTHING,
 };
 
 const MONOTONIC_OFFSET: i64 = 86_400; // one day

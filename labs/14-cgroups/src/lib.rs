@@ -33,41 +33,49 @@ const LAYOUT: StepDecl = StepDecl {
     title: "Where each controller lives: v2, v1 or hybrid",
     why: "A controller sits on one hierarchy: the unified v2 one, or a v1 hierarchy of its own. Distributions differ, so the lab reads the mounts and /proc/cgroups and uses, per controller, the hierarchy that holds it.",
     privilege: Privilege::None,
+    needs: Needs::NOTHING,
 };
 const CREATE: StepDecl = StepDecl {
     title: "A cgroup is a directory; moving a process in is a write",
     why: "mkdir creates a cgroup, writing a pid to cgroup.procs (tasks in v1) moves that process, and its children are born in the same cgroup. Everything the lab makes sits under one parent, container-labs, and is removed at the end.",
     privilege: Privilege::Delegated,
+    needs: Needs::NOTHING,
 };
 const PIDS: StepDecl = StepDecl {
     title: "pids.max: fork fails with EAGAIN at the limit",
     why: "The pids controller counts the processes of the group; at pids.max the kernel refuses fork() with EAGAIN and counts the refusal in pids.events. This is what stops a fork bomb in a container.",
     privilege: Privilege::Delegated,
+    needs: Needs::NOTHING,
 };
 const MEMORY: StepDecl = StepDecl {
     title: "A memory limit: the OOM killer ends the process that exceeds it",
     why: "When a group's pages exceed its limit and cannot be reclaimed (no swap for the group), the kernel's OOM killer kills a process of that group only, and counts it.",
     privilege: Privilege::Delegated,
+    needs: Needs::NOTHING,
 };
 const CPU: StepDecl = StepDecl {
     title: "A CPU quota: 10 ms of CPU time per 100 ms",
     why: "The CPU bandwidth controller lets the group run for its quota in each period, then throttles it until the next. A busy loop gets about 10% of one CPU, whatever the load.",
     privilege: Privilege::Delegated,
+    needs: Needs::NOTHING,
 };
 const FREEZE: StepDecl = StepDecl {
     title: "Freezing a group stops it; thawing resumes it",
     why: "The freezer takes every process of the group off the CPU without a signal it could notice; a thawed group goes on where it stopped. Runtimes use it for `pause`.",
     privilege: Privilege::Delegated,
+    needs: Needs::NOTHING,
 };
 const KILL: StepDecl = StepDecl {
     title: "Killing a whole group at once",
     why: "cgroup.kill (v2, Linux 5.14+) sends SIGKILL to every process of the group in one write, with no race against fork. Without it, freeze the group, kill each pid of cgroup.procs, thaw.",
     privilege: Privilege::Delegated,
+    needs: Needs::NOTHING,
 };
 const CLEANUP: StepDecl = StepDecl {
     title: "Everything the lab made is removed",
     why: "A cgroup outlives its processes until someone removes it: the lab kills what is left, removes the leaves first, then its own directories. A reaper process does the same if the lab is killed.",
     privilege: Privilege::Delegated,
+    needs: Needs::NOTHING,
 };
 
 const PIDS_MAX: u64 = 5;

@@ -48,36 +48,46 @@ const NAMESPACES: StepDecl = StepDecl {
     title: "clone() into new namespaces, user namespace first: PID 1",
     why: "Rootless, the user namespace must come first (the kernel creates it first in one clone): it grants the capabilities to create the others, which it then owns. A new PID namespace only takes new processes, so the runtime clones its PID 1 rather than unsharing.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["mnt", "pid", "uts", "ipc", "net", "cgroup"],
+    },
 };
 const ROOTFS: StepDecl = StepDecl {
     title: "Private mounts and a root filesystem from the host's /usr",
     why: "Propagation is made private before anything is mounted, so no mount leaks back to the host. The root is a tmpfs holding /usr read-only, the merged-/usr links, a fresh /proc, a minimal /dev and a private /tmp.",
     privilege: Privilege::Userns,
+    needs: Needs::caps(&[Capability::CAP_SYS_ADMIN]),
 };
 const PIVOT: StepDecl = StepDecl {
     title: "pivot_root into it and detach the old root",
     why: "chroot only changes where path lookup starts; pivot_root swaps the mount namespace's root, and detaching the old one leaves nothing of the host's tree to escape to.",
     privilege: Privilege::Userns,
+    needs: Needs::caps(&[Capability::CAP_SYS_ADMIN]),
 };
 const IDENTITY: StepDecl = StepDecl {
     title: "A hostname of its own, and lo up",
     why: "The UTS namespace was made in step 1; the container now names itself. Its new network namespace has only a loopback interface, down until the container brings it up.",
     privilege: Privilege::Userns,
+    needs: Needs::caps(&[Capability::CAP_SYS_ADMIN, Capability::CAP_NET_ADMIN]),
 };
 const LIMITS: StepDecl = StepDecl {
     title: "Resource limits through the container's cgroups",
     why: "The container's first process joined a cgroup per controller before it unshared the cgroup namespace, so everything it starts is counted there, and it sees that cgroup as its root. The limits are written from outside.",
     privilege: Privilege::Delegated,
+    needs: Needs::NOTHING,
 };
 const RESTRICT: StepDecl = StepDecl {
     title: "Capabilities cut to Docker's default set, no_new_privs, no stray descriptors",
     why: "The bounding set is cut first so that no later execve can regain a capability; no_new_privs stops setuid binaries from granting more; descriptors the command must not see are marked close-on-exec.",
     privilege: Privilege::Userns,
+    needs: Needs::caps(&[Capability::CAP_SETPCAP]),
 };
 const EXEC: StepDecl = StepDecl {
     title: "Checked from inside, then execve",
     why: "PID 1 checks what it can reach before it hands over to the command: the same process, with the same restrictions, becomes the container's program.",
     privilege: Privilege::Userns,
+    needs: Needs::NOTHING,
 };
 
 const HOSTNAME: &str = "lab-15";

@@ -47,66 +47,91 @@ const STATE: StepDecl = StepDecl {
     title: "Where the lab starts: Seccomp in /proc/self/status",
     why: "Every thread has a seccomp mode (0 disabled, 1 strict, 2 filter), shown in /proc/PID/status with the number of stacked filters; prctl(PR_GET_SECCOMP) asks the same.",
     privilege: Privilege::None,
+    needs: Needs::NOTHING,
 };
 const STRICT: StepDecl = StepDecl {
     title: "Strict mode: read, write, _exit and sigreturn, nothing else",
     why: "SECCOMP_MODE_STRICT, the original seccomp, leaves a thread four calls; the first other call kills it with SIGKILL.",
     privilege: Privilege::None,
+    needs: Needs::NOTHING,
 };
 const ERRNO: StepDecl = StepDecl {
     title: "A filter refuses one call with an errno; every other call runs",
     why: "A BPF filter sees each call's number and arguments and returns an action: SECCOMP_RET_ERRNO makes the call fail with the errno the filter chose, without running it.",
     privilege: Privilege::None,
+    needs: Needs::NOTHING,
 };
 const KILL: StepDecl = StepDecl {
     title: "SECCOMP_RET_KILL_PROCESS: the call kills the process",
     why: "The process dies as if by SIGSYS, in the middle of the call, which never returns.",
     privilege: Privilege::None,
+    needs: Needs::NOTHING,
 };
 const TRAP: StepDecl = StepDecl {
     title: "SECCOMP_RET_TRAP: SIGSYS, with the call in si_syscall",
     why: "The call does not run; the thread gets SIGSYS with si_code SYS_SECCOMP and the call's number and ABI, so a handler can emulate or report it.",
     privilege: Privilege::None,
+    needs: Needs::NOTHING,
 };
 const LOG: StepDecl = StepDecl {
     title: "SECCOMP_RET_LOG: the call runs and is logged",
     why: "For building a filter: the call is allowed, and the kernel writes an audit record of type 1326 (SECCOMP) with the call's number to the kernel log, or to the audit log under auditd.",
     privilege: Privilege::None,
+    needs: Needs::NOTHING,
 };
 const NO_NEW_PRIVS: StepDecl = StepDecl {
     title: "Without CAP_SYS_ADMIN, a filter needs no_new_privs first",
     why: "A filter could trick a setuid program into misbehaving, so a process without CAP_SYS_ADMIN must first give up gaining privilege through execve (PR_SET_NO_NEW_PRIVS): EACCES before, success after.",
     privilege: Privilege::None,
+    needs: Needs::NOTHING,
 };
 const SYS_ADMIN: StepDecl = StepDecl {
     title: "With CAP_SYS_ADMIN, a filter needs no no_new_privs",
     why: "The kernel asks for CAP_SYS_ADMIN in the caller's own user namespace instead; so runc installs Docker's profile before it drops the capability, and the container runs without no_new_privs.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["user"],
+    },
 };
 const INHERIT: StepDecl = StepDecl {
     title: "Filters are inherited across fork and execve, and only stack",
     why: "A child and a new program keep every filter; nothing removes one, and a new filter that allows everything does not loosen the old: the kernel runs all of them and takes the strictest answer.",
     privilege: Privilege::None,
+    needs: Needs::NOTHING,
 };
 const ARCH: StepDecl = StepDecl {
     title: "A filter must check the architecture",
     why: "System call numbers differ per ABI, and one x86_64 kernel also serves i386 (int $0x80) and x32 programs. A filter that compares x86_64 numbers without checking seccomp_data.arch misreads their calls.",
     privilege: Privilege::None,
+    needs: Needs::NOTHING,
 };
 const ARGUMENT: StepDecl = StepDecl {
     title: "A filter on an argument: unshare and clone only with CLONE_NEWUSER",
     why: "A filter sees the arguments in registers, so it can refuse a call only with some flags, as Docker refuses clone with namespace flags to a container without CAP_SYS_ADMIN.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["user"],
+    },
 };
 const CLONE3: StepDecl = StepDecl {
     title: "clone3 answers ENOSYS, so libc falls back to clone",
     why: "clone3's flags are in memory, which a filter cannot read: a rule on clone's flags misses it. Refusing clone3 with ENOSYS (not EPERM) makes libc retry with clone, whose flags the filter sees.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["user"],
+    },
 };
 const DOCKER: StepDecl = StepDecl {
     title: "Docker's default profile, as the kit reproduces it",
     why: "What Docker refuses to a container without CAP_SYS_ADMIN: mount, sethostname, unshare, clone with namespace flags, and clone3 with ENOSYS; an ordinary fork still works.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["user"],
+    },
 };
 
 // ANCHOR: filters

@@ -33,41 +33,52 @@ const SETUP: StepDecl = StepDecl {
     title: "A private mount namespace, overlay in /proc/filesystems, and the layers",
     why: "The layers are plain directories on the scratch tmpfs of the lab's own mount namespace. overlay is a filesystem type like tmpfs: /proc/filesystems lists it once its module is loaded.",
     privilege: Privilege::Userns,
+    needs: Needs {
+        caps: &[Capability::CAP_SYS_ADMIN],
+        namespaces: &["mnt"],
+    },
 };
 const MOUNT: StepDecl = StepDecl {
     title: "Lower, upper and work directory mounted as one tree",
     why: "mount(\"overlay\") takes the layers as options: lowerdir (read-only), upperdir (where changes go) and workdir (an empty directory on the upper's filesystem). The merged tree is a filesystem of its own, with its own st_dev, and mountinfo names its layers.",
     privilege: Privilege::Userns,
+    needs: Needs::caps(&[Capability::CAP_SYS_ADMIN]),
 };
 const READ: StepDecl = StepDecl {
     title: "Reading a lower file reads the lower's",
     why: "A name is looked up in the upper first, then in the lowers. Opening for reading uses the file where it is found: nothing is copied.",
     privilege: Privilege::Userns,
+    needs: Needs::caps(&[Capability::CAP_SYS_ADMIN]),
 };
 const COPY_UP: StepDecl = StepDecl {
     title: "Opening a lower file for writing copies it up",
     why: "A lower layer is never written. Before a lower file is opened for writing, overlay copies it whole into the upper, and from then on the merged tree shows the copy.",
     privilege: Privilege::Userns,
+    needs: Needs::caps(&[Capability::CAP_SYS_ADMIN]),
 };
 const WHITEOUT: StepDecl = StepDecl {
     title: "Deleting a lower file leaves a whiteout in the upper",
     why: "The lower cannot lose the file, so overlay marks the name deleted in the upper: a character device 0/0, a whiteout, which hides the lower's file.",
     privilege: Privilege::Userns,
+    needs: Needs::caps(&[Capability::CAP_SYS_ADMIN]),
 };
 const OPAQUE: StepDecl = StepDecl {
     title: "A directory removed and made again is opaque",
     why: "A new directory in place of a lower one must not show the lower's entries: overlay sets the xattr overlay.opaque=y on it in the upper (trusted.* as root, user.* with userxattr), and the lookup stops there.",
     privilege: Privilege::Userns,
+    needs: Needs::caps(&[Capability::CAP_SYS_ADMIN]),
 };
 const COMMIT: StepDecl = StepDecl {
     title: "The stopped container's upper, stacked on the lower, is a new image",
     why: "An image is a stack of read-only layers, lowerdir=TOP:...:BOTTOM. A container's upper put on top of its lower is one more layer (docker commit): its copies, whiteouts and opaque directories still decide what shows, and a new container gets a fresh upper on a tmpfs.",
     privilege: Privilege::Userns,
+    needs: Needs::caps(&[Capability::CAP_SYS_ADMIN]),
 };
 const ORDER: StepDecl = StepDecl {
     title: "The leftmost layer is on top: the other order is another tree",
     why: "overlay looks a name up from the leftmost lower layer to the rightmost and stops at the first it finds, or at a whiteout or an opaque directory. Swapped, the same two layers give the old files back.",
     privilege: Privilege::Userns,
+    needs: Needs::caps(&[Capability::CAP_SYS_ADMIN]),
 };
 
 const LOWER: &str = "/tmp/lower";

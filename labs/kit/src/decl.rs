@@ -55,6 +55,50 @@ pub struct StepDecl {
     pub why: &'static str,
     /// The privilege the step needs.
     pub privilege: Privilege,
+    /// What exactly it needs of that privilege: the gate runs a step
+    /// wherever these are met, and says which is missing where they are not.
+    pub needs: Needs,
+}
+
+/// The capabilities and namespaces a step uses, declared so that the gate
+/// decides on what the step really needs rather than on "root or not": root
+/// in a container that lacks `CAP_SYS_ADMIN` still runs a step that only
+/// needs `CAP_SETUID`, and a step that makes a network namespace is
+/// `unsupported` where `user.max_net_namespaces` is 0, before it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    /// Capabilities the step uses. For a [`Privilege::Root`] step, in the
+    /// initial user namespace (none declared: every capability, real root);
+    /// for a [`Privilege::Userns`] step run without a user namespace of the
+    /// kit's, the caller's own.
+    pub caps: &'static [caps::Capability],
+    /// The kinds of namespace the step creates (`mnt`, `net`, `user`, as
+    /// `/proc/PID/ns` names them). A [`Privilege::Userns`] step that creates
+    /// none and needs no capability runs as uid 0 without a user namespace.
+    pub namespaces: &'static [&'static str],
+}
+
+impl Needs {
+    /// Nothing beyond the step's privilege.
+    pub const NOTHING: Needs = Needs {
+        caps: &[],
+        namespaces: &[],
+    };
+
+    /// A step that creates these kinds of namespace.
+    pub const fn namespaces(namespaces: &'static [&'static str]) -> Needs {
+        Needs { caps: &[], namespaces }
+    }
+
+    /// A step that uses these capabilities.
+    pub const fn caps(caps: &'static [caps::Capability]) -> Needs {
+        Needs { caps, namespaces: &[] }
+    }
+
+    /// The capabilities, as the kernel names them (`CAP_SETUID, CAP_SETGID`).
+    pub fn cap_names(&self) -> String {
+        self.caps.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", ")
+    }
 }
 
 /// What a step needs to run.
@@ -184,6 +228,10 @@ pub struct StepSummary {
     pub title: &'static str,
     /// Privilege it needs.
     pub privilege: Privilege,
+    /// Capabilities it uses (`CAP_SETUID`).
+    pub caps: Vec<String>,
+    /// Kinds of namespace it creates.
+    pub namespaces: &'static [&'static str],
 }
 
 impl From<&LabDecl> for LabSummary {
@@ -200,6 +248,8 @@ impl From<&LabDecl> for LabSummary {
                 .map(|s| StepSummary {
                     title: s.title,
                     privilege: s.privilege,
+                    caps: s.needs.caps.iter().map(|c| c.to_string()).collect(),
+                    namespaces: s.needs.namespaces,
                 })
                 .collect(),
         }

@@ -4,12 +4,13 @@
 
 use std::io::Write;
 
-use serde::Serialize;
-
-use crate::decl::{LabDecl, Privilege, Requirement, Rootless, StepDecl};
+use crate::decl::{LabDecl, Needs, Privilege, Requirement, Rootless, StepDecl};
+pub use crate::environment::Environment;
+use crate::environment::Why;
 use crate::error::KitError;
 use crate::event::{Event, LabReport, Status};
 use crate::narrate::Narrate;
+use crate::op::Refused;
 use crate::privilege::{self, Caller, Mode};
 use crate::proc::{NsNamer, Who};
 use crate::render::Renderer;
@@ -68,18 +69,57 @@ pub struct Lab {
     halted: Option<(usize, Status)>,
     /// Each declared step's gate, decided once before the first step.
     gates: Vec<Result<(), (Status, String)>>,
+    /// The machine, read before the first step.
+    env: Environment,
+    /// What the gate knows of the process as it runs the steps.
+    now: Now,
+}
+
+/// The process as the steps run in it, after the kit chose the mode.
+#[derive(Debug, Clone, Copy)]
+pub struct Now {
+    /// Its effective uid (0 inside a user namespace of the kit's).
+    pub euid: u32,
+    /// Its effective capabilities.
+    pub cap_eff: u64,
+    /// Whether it is still in the user namespace it started in.
+    pub still_initial: bool,
+}
+
+impl Now {
+    /// Read it.
+    pub fn read(started_initial: bool) -> Now {
+        Now {
+            euid: nix::unistd::Uid::effective().as_raw(),
+            cap_eff: privilege::effective_caps(),
+            still_initial: started_initial && privilege::in_initial_userns(),
+        }
+    }
+
+    fn has_all(&self, caps: &[caps::Capability]) -> bool {
+        caps.iter().all(|c| self.cap_eff & c.bitmask() != 0)
+    }
 }
 
 /// One step in progress: narrate, observe, check.
 pub struct Step<'a> {
     lab: &'a mut Lab,
     failed: usize,
+    /// What the failed checks found (their `actual`).
+    failed_actuals: Vec<String>,
+    /// Every narrated call of the step that failed, in order (a child's too).
+    refused: Vec<Refused>,
 }
 
 impl Narrate for Step<'_> {
     fn emit(&mut self, event: Event) {
-        if let Event::Check { ok: false, .. } = event {
-            self.failed += 1;
+        match &event {
+            Event::Check { ok: false, actual, .. } => {
+                self.failed += 1;
+                self.failed_actuals.push(actual.clone());
+            }
+            Event::Call { text } => self.refused.extend(Refused::parse(text)),
+            _ => {}
         }
         self.lab.sink.emit(event);
     }
@@ -116,8 +156,12 @@ impl Step<'_> {
     /// Whether this lab, as it runs here, may do what `p` needs (the gate
     /// its steps pass), for a step that needs more only for a part of it.
     pub fn may(&self, p: Privilege) -> Result<(), CannotRun> {
-        gate(p, self.lab.mode, &self.lab.caller, self.lab.blocker.as_deref())
-            .map_err(|(status, reason)| CannotRun { status, reason })
+        gate(p, &Needs::NOTHING, &self.lab.gate_ctx()).map_err(|(status, reason)| CannotRun { status, reason })
+    }
+
+    /// The machine the lab runs on, as read before the first step.
+    pub fn environment(&self) -> &Environment {
+        &self.lab.env
     }
 }
 
@@ -125,6 +169,16 @@ impl Lab {
     /// How the lab runs.
     pub fn mode(&self) -> Mode {
         self.mode
+    }
+
+    fn gate_ctx(&self) -> GateCtx<'_> {
+        GateCtx {
+            mode: self.mode,
+            caller: &self.caller,
+            now: self.now,
+            blocker: self.blocker.as_deref(),
+            env: &self.env,
+        }
     }
 
     /// Who runs it.
@@ -177,13 +231,26 @@ impl Lab {
             self.halted = Some((index, status));
             return Err(Halt);
         }
-        let mut step = Step { lab: self, failed: 0 };
+        let mut step = Step {
+            lab: self,
+            failed: 0,
+            failed_actuals: Vec::new(),
+            refused: Vec::new(),
+        };
         let outcome = body(&mut step);
-        let failed = step.failed;
+        let Step {
+            failed,
+            failed_actuals,
+            refused,
+            ..
+        } = step;
         match outcome {
             Ok(value) => {
                 let (status, reason) = if failed == 0 {
                     (Status::Pass, None)
+                } else if let Some(cannot) = classify(Ended::Checks(&failed_actuals), &refused, &self.env) {
+                    // The checks did not hold because the machine refused a call.
+                    (cannot.status, Some(cannot.reason))
                 } else {
                     (Status::Fail, Some(format!("{failed} check(s) failed")))
                 };
@@ -196,7 +263,7 @@ impl Lab {
             }
             Err(e) => {
                 // Found at run time: this machine or caller cannot run the step.
-                if let Some(cannot) = classify(&e) {
+                if let Some(cannot) = classify(Ended::Error(&e), &refused, &self.env) {
                     let rerun = (cannot.status == Status::Skip).then(|| rerun_command(self.decl));
                     self.sink.emit(Event::StepEnd {
                         status: cannot.status,
@@ -262,38 +329,132 @@ impl Lab {
     }
 }
 
-/// Whether a step of privilege `p` can run in `mode`; if not, its status and reason.
-pub fn gate(p: Privilege, mode: Mode, caller: &Caller, blocker: Option<&str>) -> Result<(), (Status, String)> {
-    match (p, mode) {
-        (Privilege::None, _) | (_, Mode::Root) | (Privilege::Userns, Mode::Rootless) => Ok(()),
-        (Privilege::Root, _) => Err((Status::Skip, caller.missing_root())),
+/// What the gate decides on: how the lab runs, who started it, what the
+/// process has now, why no user namespace is available (if so), the machine.
+#[derive(Debug, Clone, Copy)]
+pub struct GateCtx<'a> {
+    /// The mode the kit chose.
+    pub mode: Mode,
+    /// Who started the lab (read before anything changed).
+    pub caller: &'a Caller,
+    /// The process as the steps run in it.
+    pub now: Now,
+    /// What blocks a user namespace, when none is available.
+    pub blocker: Option<&'a str>,
+    /// The machine.
+    pub env: &'a Environment,
+}
+
+/// Whether a step of privilege `p` that needs `needs` can run; if not, its
+/// status and reason. The step's declared namespaces are refused first where
+/// their limit is 0 (for root too: the limits count every user); then:
+/// - `root` steps run as real root, or where the process is still in the
+///   initial user namespace and holds the declared capabilities (root in a
+///   container with Docker's defaults holds `CAP_SETUID`);
+/// - `userns` steps run as real root or inside a user namespace, or as
+///   uid 0 when they create no namespace and hold the capabilities they use;
+/// - `delegated` steps run as real root or with a delegated cgroup subtree.
+pub fn gate(p: Privilege, needs: &Needs, ctx: &GateCtx<'_>) -> Result<(), (Status, String)> {
+    if p == Privilege::None {
+        return Ok(());
+    }
+    if let Some(why) = needs.namespaces.iter().find_map(|k| ctx.env.limit_blocks(k)) {
+        return Err((Status::Unsupported, why));
+    }
+    match (p, ctx.mode) {
+        (_, Mode::Root) | (Privilege::Userns, Mode::Rootless) | (Privilege::None, _) => Ok(()),
+        (Privilege::Root, _) => {
+            if ctx.now.still_initial && !needs.caps.is_empty() && ctx.now.has_all(needs.caps) {
+                Ok(())
+            } else {
+                Err((Status::Skip, ctx.caller.missing_caps(needs.caps, ctx.now.still_initial)))
+            }
+        }
         (Privilege::Delegated, _) => crate::cgroup::Layout::read()
             .map_err(|e| e.to_string())
             .and_then(|l| crate::cgroup::run::delegated_subtree(&l))
             .map(drop)
-            .map_err(|why| (Status::Skip, format!("needs root or a delegated cgroup subtree: {why}"))),
-        (Privilege::Userns, Mode::Restricted) => Err((
-            Status::Unsupported,
-            blocker.unwrap_or("no user namespace is available").to_string(),
-        )),
+            .map_err(|why| {
+                let why = if ctx.caller.is_root_without_sys_admin() {
+                    format!(
+                        "needs real root or a delegated cgroup subtree: this root process lacks CAP_SYS_ADMIN, and {why}; in Docker: docker run --privileged (a container's /sys/fs/cgroup is read-only otherwise)"
+                    )
+                } else {
+                    format!("needs root or a delegated cgroup subtree: {why}")
+                };
+                (Status::Skip, why)
+            }),
+        (Privilege::Userns, Mode::Restricted) => {
+            if ctx.now.euid == 0 && needs.namespaces.is_empty() && ctx.now.has_all(needs.caps) {
+                Ok(())
+            } else {
+                Err((
+                    Status::Unsupported,
+                    ctx.blocker.unwrap_or("no user namespace is available").to_string(),
+                ))
+            }
+        }
     }
 }
 
-/// Whether an error that ended a step says the step cannot run here (a
-/// missing privilege or feature) rather than that the kernel behaved
-/// otherwise: the one place where refusals become `skip` or `unsupported`.
-pub fn classify(e: &anyhow::Error) -> Option<CannotRun> {
-    e.chain().find_map(|c| {
-        if let Some(cannot) = c.downcast_ref::<CannotRun>() {
-            return Some(cannot.clone());
+/// Whether a step of the lab needs a user namespace that the caller, as it
+/// is, does not have: a `userns` step that creates namespaces, uses a
+/// capability the caller lacks, or runs for a caller who is not uid 0.
+pub fn needs_userns(step: &StepDecl, caller: &Caller) -> bool {
+    step.privilege == Privilege::Userns
+        && !(caller.euid == 0 && step.needs.namespaces.is_empty() && caller.has_all(step.needs.caps))
+}
+
+/// How a step ended without passing.
+#[derive(Debug, Clone, Copy)]
+pub enum Ended<'a> {
+    /// Its body returned an error.
+    Error(&'a anyhow::Error),
+    /// Its body returned, and checks did not hold; what they found.
+    Checks(&'a [String]),
+}
+
+/// Whether a step that ended so cannot run here rather than found the kernel
+/// behaving otherwise: the one place where refusals become `skip` or
+/// `unsupported`. First what the step said itself (a [`CannotRun`], a
+/// cgroup [`Refusal`](crate::cgroup::Refusal)); then the calls the step
+/// narrated that failed (`refused`, a child's too), newest first: one whose
+/// errno the error (or a failed check) names, refused for a reason the
+/// environment shows (a seccomp filter, an AppArmor restriction, a namespace
+/// limit, a missing module: [`Environment::explain`]), makes the step
+/// `unsupported` with that cause and its fix. Anything else stays `fail`.
+pub fn classify(ended: Ended<'_>, refused: &[Refused], env: &Environment) -> Option<CannotRun> {
+    if let Ended::Error(e) = ended {
+        let said = e.chain().find_map(|c| {
+            if let Some(cannot) = c.downcast_ref::<CannotRun>() {
+                return Some(cannot.clone());
+            }
+            match c.downcast_ref::<crate::cgroup::CgroupError>() {
+                Some(crate::cgroup::CgroupError::Refused(r)) => Some(CannotRun::from(r.clone())),
+                _ => c
+                    .downcast_ref::<crate::cgroup::Refusal>()
+                    .map(|r| CannotRun::from(r.clone())),
+            }
+        });
+        if said.is_some() {
+            return said;
         }
-        match c.downcast_ref::<crate::cgroup::CgroupError>() {
-            Some(crate::cgroup::CgroupError::Refused(r)) => Some(CannotRun::from(r.clone())),
-            _ => c
-                .downcast_ref::<crate::cgroup::Refusal>()
-                .map(|r| CannotRun::from(r.clone())),
-        }
-    })
+    }
+    let found = match ended {
+        Ended::Error(e) => format!("{e:#}"),
+        Ended::Checks(actuals) => actuals.join(" "),
+    };
+    refused
+        .iter()
+        .rev()
+        .filter(|r| names_errno(&found, r.errno))
+        .find_map(|r| env.explain(r))
+}
+
+/// Whether `text` names `errno` (`EPERM`) as a word.
+fn names_errno(text: &str, errno: nix::errno::Errno) -> bool {
+    let name = format!("{errno:?}");
+    text.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == name)
 }
 
 /// The command that re-runs a lab with privilege. The runner passes its own
@@ -335,6 +496,9 @@ pub fn run_lab(decl: &'static LabDecl, format: Format) -> LabReport {
     };
     // The baseline is taken before anything changes: "host" means where the lab started.
     let namer = NsNamer::from_this_process().unwrap_or_default();
+    // Before anything changes: the namespace limits are the caller's user
+    // namespace's, which a user namespace of the kit's would hide.
+    let env = Environment::read();
     let mut lab = Lab {
         decl,
         caller: caller.clone(),
@@ -345,6 +509,8 @@ pub fn run_lab(decl: &'static LabDecl, format: Format) -> LabReport {
         next: 0,
         halted: None,
         gates: Vec::new(),
+        env,
+        now: Now::read(caller.initial_userns),
     };
 
     // Every lab reads the kernel's answers in /proc: without it, nothing can
@@ -360,24 +526,49 @@ pub fn run_lab(decl: &'static LabDecl, format: Format) -> LabReport {
         lab.mode = Mode::Root;
     } else if caller.is_userns_root() {
         lab.mode = Mode::Rootless;
-    } else if missing.is_empty() {
+    } else if missing.is_empty() && decl.steps.iter().any(|s| needs_userns(s, &caller)) {
+        let mut blocker: Option<Why> = None;
         match decl.rootless {
             Rootless::EnterUserns => match privilege::enter_userns_as_root() {
                 Ok(said) => {
                     setup = said;
                     setup.push("the lab now runs as root inside its own user namespace".into());
                     lab.mode = Mode::Rootless;
+                    // Made is not usable: a security module may refuse every
+                    // privileged call in it.
+                    match privilege::probe_privileged_call() {
+                        Ok(None) => {}
+                        Ok(Some(line)) => {
+                            setup.push(format!(
+                                "a child tried a privileged call in it: {line}; the steps that need one cannot run"
+                            ));
+                            lab.mode = Mode::Restricted;
+                            blocker = Some(match Refused::parse(&line) {
+                                Some(r) => privilege::userns_blocker(&r, &lab.env),
+                                None => Why::new(line, "run as root"),
+                            });
+                        }
+                        Err(why) => {
+                            lab.mode = Mode::Restricted;
+                            blocker = Some(Why::new(why, "run as root"));
+                        }
+                    }
                 }
-                Err((said, e)) => {
+                Err((said, _)) => {
+                    blocker = said
+                        .last()
+                        .and_then(|l| Refused::parse(l))
+                        .map(|r| privilege::userns_blocker(&r, &lab.env));
                     setup = said;
-                    lab.blocker = Some(privilege::userns_blocker(e));
                 }
             },
-            Rootless::Manual => match privilege::probe_userns() {
+            Rootless::Manual => match privilege::probe_userns(&lab.env) {
                 Ok(()) => lab.mode = Mode::Rootless,
-                Err(blocker) => lab.blocker = Some(blocker),
+                Err(why) => blocker = Some(why),
             },
         }
+        lab.blocker = blocker.map(|why| without_sys_admin(&caller, &why));
+        lab.now = Now::read(caller.initial_userns);
     }
     lab.sink.emit(Event::LabStart {
         id: decl.id.into(),
@@ -417,7 +608,7 @@ pub fn run_lab(decl: &'static LabDecl, format: Format) -> LabReport {
     lab.gates = decl
         .steps
         .iter()
-        .map(|s| gate(s.privilege, lab.mode, &lab.caller, lab.blocker.as_deref()))
+        .map(|s| gate(s.privilege, &s.needs, &lab.gate_ctx()))
         .collect();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (decl.run)(&mut lab)));
     match outcome {
@@ -451,18 +642,190 @@ pub fn exit_code(report: &LabReport) -> u8 {
     }
 }
 
-/// What `--format json` of a standalone lab and the runner agree on for
-/// the machine a run happened on.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
-pub struct Environment {
-    /// `uname -r`.
-    pub kernel: String,
-    /// `v1`, `v2`, `hybrid` or `none`.
-    pub cgroup_mode: String,
-    /// Effective uid of the runner.
-    pub euid: u32,
-    /// Whether the runner is real root.
-    pub real_root: bool,
-    /// Whether an unprivileged user namespace can be made, or what blocks it.
-    pub userns: String,
+/// For root without `CAP_SYS_ADMIN` (a container's root), what a step that
+/// needs a user namespace lacks is `CAP_SYS_ADMIN` as much as the user
+/// namespace: say both, and the Docker options that grant them.
+fn without_sys_admin(caller: &Caller, blocker: &Why) -> String {
+    if caller.is_root_without_sys_admin() {
+        format!(
+            "needs CAP_SYS_ADMIN or a user namespace: this root process lacks CAP_SYS_ADMIN, and {}; in Docker: {}",
+            blocker.cause,
+            crate::environment::DOCKER_FLAGS
+        )
+    } else {
+        blocker.to_string()
+    }
+}
+
+/// What a lab's steps would meet here, without running it: each step's gate
+/// for the mode the kit would choose, given `env` (probed with
+/// [`Environment::probe`], whose `userns` says whether a user namespace can
+/// be made and used). `lab list` and `lab doctor` show it.
+pub fn predict(decl: &LabDecl, caller: &Caller, env: &Environment) -> Vec<Result<(), (Status, String)>> {
+    if let Some(why) = decl.requires.iter().find_map(requirement_missing) {
+        return decl
+            .steps
+            .iter()
+            .map(|_| Err((Status::Unsupported, why.clone())))
+            .collect();
+    }
+    let mine = Now {
+        euid: caller.euid,
+        cap_eff: caller.cap_eff,
+        still_initial: caller.initial_userns,
+    };
+    let (mode, now, blocker) = if caller.is_real_root() {
+        (Mode::Root, mine, None)
+    } else if caller.is_userns_root() {
+        (Mode::Rootless, mine, None)
+    } else if !decl.steps.iter().any(|s| needs_userns(s, caller)) {
+        (Mode::Restricted, mine, None)
+    } else if env.userns == "available" {
+        let inside = Now {
+            euid: 0,
+            cap_eff: u64::MAX,
+            still_initial: decl.rootless == Rootless::Manual && caller.initial_userns,
+        };
+        (
+            Mode::Rootless,
+            if decl.rootless == Rootless::Manual {
+                mine
+            } else {
+                inside
+            },
+            None,
+        )
+    } else {
+        let why = env
+            .userns_blocker
+            .clone()
+            .unwrap_or_else(|| Why::new(env.userns.clone(), "run as root"));
+        (Mode::Restricted, mine, Some(without_sys_admin(caller, &why)))
+    };
+    let ctx = GateCtx {
+        mode,
+        caller,
+        now,
+        blocker: blocker.as_deref(),
+        env,
+    };
+    decl.steps.iter().map(|s| gate(s.privilege, &s.needs, &ctx)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::environment::Seccomp;
+
+    fn filtered() -> Environment {
+        Environment {
+            seccomp: Seccomp {
+                mode: "filter".into(),
+                filters: Some(1),
+                no_new_privs: false,
+            },
+            ..Environment::default()
+        }
+    }
+
+    fn refused(lines: &[&str]) -> Vec<Refused> {
+        lines.iter().filter_map(|l| Refused::parse(l)).collect()
+    }
+
+    #[test]
+    fn a_refusal_the_environment_explains_is_unsupported_with_its_fix() {
+        let calls = refused(&[r#"sethostname("lab-06", 6) = -1 EPERM (Operation not permitted)"#]);
+        let e = anyhow::anyhow!("child process: EPERM: Operation not permitted");
+        let c = classify(Ended::Error(&e), &calls, &filtered()).expect("explained");
+        assert_eq!(c.status, Status::Unsupported);
+        assert!(c.reason.contains("seccomp filter refused sethostname"), "{}", c.reason);
+        // A failed check that found the errno is explained the same way.
+        let c = classify(Ended::Checks(&["EPERM".into(), "vm".into()]), &calls, &filtered());
+        assert!(c.is_some());
+    }
+
+    #[test]
+    fn what_the_environment_does_not_explain_stays_a_failure() {
+        let calls = refused(&[r#"sethostname("lab-06", 6) = -1 EPERM (Operation not permitted)"#]);
+        let e = anyhow::anyhow!("child process: EPERM: Operation not permitted");
+        // No filter, no security module, no limit: the kernel refused.
+        assert!(classify(Ended::Error(&e), &calls, &Environment::default()).is_none());
+        // An error that names another errno is not this refusal's doing.
+        let other = anyhow::anyhow!("child process: ENOENT: No such file or directory");
+        assert!(classify(Ended::Error(&other), &calls, &filtered()).is_none());
+        // A check that failed without the refusal's errno neither.
+        assert!(classify(Ended::Checks(&["lab-05".into()]), &calls, &filtered()).is_none());
+        // EPERMANENT is not EPERM.
+        assert!(!names_errno("EPERMANENT", nix::errno::Errno::EPERM));
+    }
+
+    #[test]
+    fn what_a_step_says_itself_comes_first() {
+        let e = anyhow::Error::new(CannotRun::skip("needs a delegated subtree"));
+        let c = classify(Ended::Error(&e), &[], &filtered()).expect("said");
+        assert_eq!(
+            (c.status, c.reason.as_str()),
+            (Status::Skip, "needs a delegated subtree")
+        );
+    }
+
+    fn ctx<'a>(mode: Mode, caller: &'a Caller, now: Now, env: &'a Environment) -> GateCtx<'a> {
+        GateCtx {
+            mode,
+            caller,
+            now,
+            blocker: Some("no user namespace here"),
+            env,
+        }
+    }
+
+    #[test]
+    fn root_with_dockers_capabilities_runs_what_they_allow() {
+        use caps::Capability::*;
+        let mask = [CAP_SETUID, CAP_SETGID, CAP_CHOWN]
+            .iter()
+            .fold(0, |m, c| m | c.bitmask());
+        let caller = Caller {
+            euid: 0,
+            egid: 0,
+            initial_userns: true,
+            cap_sys_admin: false,
+            cap_eff: mask,
+        };
+        let now = Now {
+            euid: 0,
+            cap_eff: mask,
+            still_initial: true,
+        };
+        let env = Environment::default();
+        let c = ctx(Mode::Restricted, &caller, now, &env);
+        assert!(gate(Privilege::Root, &Needs::caps(&[CAP_SETUID, CAP_SETGID]), &c).is_ok());
+        let (status, why) = gate(Privilege::Root, &Needs::caps(&[CAP_SYS_TIME]), &c).expect_err("lacks it");
+        assert_eq!(status, Status::Skip);
+        assert!(why.contains("--cap-add SYS_TIME"), "{why}");
+        // A step that makes a namespace needs CAP_SYS_ADMIN or a user namespace.
+        assert!(gate(Privilege::Userns, &Needs::namespaces(&["mnt"]), &c).is_err());
+        assert!(gate(Privilege::Userns, &Needs::NOTHING, &c).is_ok());
+        // Every step that needs a user namespace is why the lab makes one.
+        let step = StepDecl {
+            title: "t",
+            why: "w",
+            privilege: Privilege::Userns,
+            needs: Needs::namespaces(&["uts"]),
+        };
+        assert!(needs_userns(&step, &caller));
+    }
+
+    #[test]
+    fn a_namespace_limit_of_zero_is_unsupported_before_the_step_runs() {
+        let caller = Caller::read();
+        let mut env = Environment::default();
+        env.namespace_limits.insert("net".into(), 0);
+        let now = Now::read(caller.initial_userns);
+        let c = ctx(Mode::Root, &caller, now, &env);
+        let (status, why) = gate(Privilege::Userns, &Needs::namespaces(&["net"]), &c).expect_err("limited");
+        assert_eq!(status, Status::Unsupported);
+        assert!(why.contains("sudo sysctl -w user.max_net_namespaces="), "{why}");
+        assert!(gate(Privilege::Userns, &Needs::namespaces(&["uts"]), &c).is_ok());
+    }
 }

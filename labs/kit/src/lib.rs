@@ -15,6 +15,7 @@ pub mod cgroup;
 pub mod child;
 pub mod container;
 pub mod decl;
+pub mod environment;
 pub mod error;
 pub mod event;
 pub mod exec;
@@ -33,6 +34,7 @@ pub mod pace;
 pub mod privilege;
 pub mod proc;
 pub mod render;
+pub mod scratch;
 pub mod seccomp;
 pub mod sys;
 
@@ -40,7 +42,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use decl::{LabDecl, Mechanism, Privilege, Requirement, Rootless, StepDecl};
+pub use decl::{LabDecl, Mechanism, Needs, Privilege, Requirement, Rootless, StepDecl};
 pub use error::KitError;
 pub use event::{Event, LabReport, Status};
 pub use lab::{Format, Halt, Lab, Step};
@@ -51,7 +53,7 @@ pub use render::ColorChoice;
 /// What a lab needs in scope.
 pub mod prelude {
     pub use crate::child::{self, Child, ChildCtx, Cue};
-    pub use crate::decl::{LabDecl, Mechanism, Privilege, Requirement, Rootless, StepDecl};
+    pub use crate::decl::{LabDecl, Mechanism, Needs, Privilege, Requirement, Rootless, StepDecl};
     pub use crate::exec::{self, Program};
     pub use crate::lab::{Halt, Lab, Step};
     pub use crate::narrate::Narrate;
@@ -60,6 +62,7 @@ pub mod prelude {
     pub use crate::privilege::Mode;
     pub use crate::proc::{self, Who};
     pub use anyhow::{self, Context as _, bail};
+    pub use caps::Capability;
     pub use nix::errno::Errno;
     pub use nix::fcntl::OFlag;
     pub use nix::mount::MsFlags;

@@ -56,6 +56,71 @@ pub fn line<O: Op>(op: &O, res: &Result<O::Output, Errno>) -> String {
     }
 }
 
+/// A narrated call that failed, read back from its strace line: what the
+/// kit needs to tell whether the machine refused it (see
+/// [`crate::environment::Environment::explain`]). Read from the line rather
+/// than from the value so that a call a child made, whose narration reaches
+/// the step through the parent, is known the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// The call's name as narrated (`sethostname`, `clone`, `write`).
+    pub name: String,
+    /// Its arguments as narrated (`CLONE_NEWNET|SIGCHLD`).
+    pub args: String,
+    /// The errno it got.
+    pub errno: Errno,
+}
+
+impl Refused {
+    /// The refusal in a line of [`line`]: `None` for a call that succeeded.
+    pub fn parse(line: &str) -> Option<Refused> {
+        let (call, result) = line.rsplit_once(" = -1 ")?;
+        let errno = errno_by_name(result.split_whitespace().next()?)?;
+        let (name, rest) = call.split_once('(')?;
+        let args = rest.strip_suffix(')').unwrap_or(rest);
+        Some(Refused {
+            name: name.trim().to_string(),
+            args: args.to_string(),
+            errno,
+        })
+    }
+
+    /// The call without its result, as narrated: `clone(CLONE_NEWNET|SIGCHLD)`.
+    pub fn call(&self) -> String {
+        format!("{}({})", self.name, self.args)
+    }
+
+    /// The namespace kinds its `CLONE_NEW*` flags ask for (`net`, `mnt`), in
+    /// the order of [`NS_FLAGS`].
+    pub fn namespace_kinds(&self) -> Vec<&'static str> {
+        let flags: Vec<&str> = self.args.split(['|', ',', ' ']).collect();
+        NS_FLAGS
+            .iter()
+            .filter(|(flag, _)| flags.contains(flag))
+            .map(|(_, kind)| *kind)
+            .collect()
+    }
+}
+
+/// An errno by the name narration gives it (`EPERM`).
+pub fn errno_by_name(name: &str) -> Option<Errno> {
+    (1..4096)
+        .map(Errno::from_raw)
+        .find(|e| *e != Errno::UnknownErrno && format!("{e:?}") == name)
+}
+
+/// Each `CLONE_NEW*` flag and the namespace kind it makes, as `/proc/PID/ns` names it.
+pub const NS_FLAGS: [(&str, &str); 8] = [
+    ("CLONE_NEWUSER", "user"),
+    ("CLONE_NEWNS", "mnt"),
+    ("CLONE_NEWPID", "pid"),
+    ("CLONE_NEWUTS", "uts"),
+    ("CLONE_NEWIPC", "ipc"),
+    ("CLONE_NEWNET", "net"),
+    ("CLONE_NEWCGROUP", "cgroup"),
+    ("CLONE_NEWTIME", "time"),
+];
+
 /// An argument as passed to the kernel, and as the narration shows it: the
 /// same, unless it holds something that differs between machines.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1435,6 +1500,24 @@ mod tests {
             Prctl::CapbsetDrop(Capability::CAP_SYS_ADMIN).to_string(),
             "prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN)"
         );
+    }
+
+    #[test]
+    fn a_refusal_is_read_back_from_its_line() {
+        let op = Fork::new(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWUTS);
+        let r = Refused::parse(&line(&op, &Err(Errno::ENOSPC))).expect("a refusal");
+        assert_eq!((r.name.as_str(), r.errno), ("clone", Errno::ENOSPC));
+        assert_eq!(r.call(), "clone(CLONE_NEWUTS|CLONE_NEWNET|SIGCHLD)");
+        assert_eq!(r.namespace_kinds(), ["uts", "net"]);
+        let w = WriteFile::new("/proc/self/uid_map", "0 1000 1");
+        let r = Refused::parse(&line(&w, &Err(Errno::EPERM))).expect("a refusal");
+        assert_eq!(
+            (r.name.as_str(), r.args.as_str()),
+            ("write", r#"/proc/self/uid_map, "0 1000 1""#)
+        );
+        assert_eq!(Refused::parse(&line(&Unshare(CloneFlags::CLONE_NEWNS), &Ok(()))), None);
+        assert_eq!(errno_by_name("EPERM"), Some(Errno::EPERM));
+        assert_eq!(errno_by_name("EWHATEVER"), None);
     }
 
     #[test]

@@ -13,6 +13,9 @@ use nix::sched::CloneFlags;
 use nix::unistd::{Gid, Uid};
 use serde::Serialize;
 
+use crate::environment::{Environment, Why};
+use crate::op::Refused;
+
 /// How a lab runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -21,7 +24,9 @@ pub enum Mode {
     Root,
     /// Root inside a user namespace: `userns` steps run, `root` steps are skipped.
     Rootless,
-    /// No privilege and no user namespace: only `none` steps run.
+    /// No user namespace of the kit's and no real root: steps run as far as
+    /// the caller's own capabilities allow (root in a container runs those
+    /// that need no `CAP_SYS_ADMIN`); the others are skipped or unsupported.
     Restricted,
 }
 
@@ -47,6 +52,8 @@ pub struct Caller {
     pub initial_userns: bool,
     /// Whether `CAP_SYS_ADMIN` is in the effective set (in the current user namespace).
     pub cap_sys_admin: bool,
+    /// The effective set, as `CapEff` of `/proc/self/status` shows it.
+    pub cap_eff: u64,
 }
 
 impl Caller {
@@ -58,7 +65,19 @@ impl Caller {
             initial_userns: in_initial_userns(),
             cap_sys_admin: caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SYS_ADMIN)
                 .unwrap_or(false),
+            cap_eff: effective_caps(),
         }
+    }
+
+    /// Whether every capability of `caps` is in the effective set.
+    pub fn has_all(&self, caps: &[caps::Capability]) -> bool {
+        caps.iter().all(|c| self.cap_eff & c.bitmask() != 0)
+    }
+
+    /// Root in the initial user namespace without `CAP_SYS_ADMIN`: what a
+    /// container's root is with Docker's default capabilities.
+    pub fn is_root_without_sys_admin(&self) -> bool {
+        self.euid == 0 && self.initial_userns && !self.cap_sys_admin
     }
 
     /// Root with `CAP_SYS_ADMIN` in the initial user namespace.
@@ -73,15 +92,56 @@ impl Caller {
 
     /// What is missing for a `root` step, said precisely.
     pub fn missing_root(&self) -> String {
+        self.missing_caps(&[], true)
+    }
+
+    /// What is missing for a `root` step that needs `caps` in the initial
+    /// user namespace (none: every capability). `still_initial`: whether the
+    /// lab still runs there (it has not entered a user namespace of its own).
+    pub fn missing_caps(&self, caps: &[caps::Capability], still_initial: bool) -> String {
+        let names = caps.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", ");
         if !self.initial_userns {
             "needs root in the initial user namespace; this process is inside a user namespace".into()
-        } else if self.euid == 0 {
-            "needs CAP_SYS_ADMIN in the initial user namespace; this root process lacks it".into()
-        } else {
+        } else if self.euid != 0 {
             // Not the uid itself: reports must read the same for every user.
             "needs root; this process runs as an unprivileged user".into()
+        } else if caps.is_empty() {
+            "needs CAP_SYS_ADMIN in the initial user namespace; this root process lacks it".into()
+        } else if !self.has_all(caps) {
+            let lacks: Vec<String> = caps
+                .iter()
+                .filter(|c| self.cap_eff & c.bitmask() == 0)
+                .map(|c| c.to_string())
+                .collect();
+            let add: Vec<String> = lacks
+                .iter()
+                .map(|c| format!("--cap-add {}", c.trim_start_matches("CAP_")))
+                .collect();
+            format!(
+                "needs {names} in the initial user namespace; this root process lacks {} (in a container: docker run {})",
+                lacks.join(", "),
+                add.join(" ")
+            )
+        } else if !still_initial {
+            format!(
+                "needs {names} in the initial user namespace, which this lab left for a user namespace of its own (its other steps need one: this root process lacks CAP_SYS_ADMIN); run them as real root"
+            )
+        } else {
+            format!("needs {names} in the initial user namespace")
         }
     }
+}
+
+/// The effective capability set of this thread (`CapEff`), 0 when unreadable.
+pub fn effective_caps() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .unwrap_or(0)
 }
 
 /// Whether `/proc/self/uid_map` maps the whole uid range onto itself, which
@@ -95,27 +155,47 @@ pub fn in_initial_userns() -> bool {
         .unwrap_or(true)
 }
 
-/// What stops an unprivileged process from creating a user namespace.
-pub fn userns_blocker(err: Errno) -> String {
-    let read = |p: &str| fs::read_to_string(p).ok().map(|s| s.trim().to_string());
-    if read("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
-        return "user namespaces are disabled: sysctl user.max_user_namespaces = 0".into();
-    }
-    if read("/proc/sys/kernel/unprivileged_userns_clone").as_deref() == Some("0") {
-        return "unprivileged user namespaces are disabled: sysctl kernel.unprivileged_userns_clone = 0".into();
-    }
-    if read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref() == Some("1") {
-        return "AppArmor restricts unprivileged user namespaces: sysctl kernel.apparmor_restrict_unprivileged_userns = 1".into();
-    }
+/// What stops this process from making or using a user namespace, from the
+/// call that was refused: `unshare(CLONE_NEWUSER)` itself, a write of the
+/// new namespace's maps, or a privileged call inside it
+/// ([`probe_privileged_call`]). The environment names the cause and the fix
+/// where it can ([`Environment::explain`]).
+pub fn userns_blocker(failed: &Refused, env: &Environment) -> Why {
     if !std::path::Path::new("/proc/self/ns/user").exists() {
-        return "this kernel has no user namespaces (CONFIG_USER_NS is off)".into();
+        return Why::new(
+            "this kernel has no user namespaces (CONFIG_USER_NS is off)",
+            "run as root, or on a kernel built with CONFIG_USER_NS=y",
+        );
     }
-    match err {
-        Errno::ENOSPC => "the user namespace limit is reached (user.max_user_namespaces)".into(),
-        Errno::EPERM => {
-            "creating a user namespace is refused (EPERM): a seccomp filter or security module may forbid it, as container runtimes do by default".into()
-        }
-        e => format!("creating a user namespace failed: {}", crate::narrate::errno_text(e)),
+    let creating = failed.namespace_kinds().contains(&"user");
+    match (creating, env.why(failed)) {
+        (true, Some(why)) => why,
+        (false, Some(why)) => Why::new(
+            format!("a user namespace can be made here, but not used: {}", why.cause),
+            why.fix,
+        ),
+        (true, None) => Why::new(
+            match failed.errno {
+                Errno::EPERM => format!(
+                    "creating a user namespace is refused ({} = -1 EPERM): a seccomp filter or security module may forbid it, as container runtimes do by default",
+                    failed.call()
+                ),
+                e => format!(
+                    "creating a user namespace failed: {} = -1 {}",
+                    failed.call(),
+                    crate::narrate::errno_text(e)
+                ),
+            },
+            "run as root",
+        ),
+        (false, None) => Why::new(
+            format!(
+                "a user namespace can be made here, but {} = -1 {} in it: privileged calls in a new user namespace are refused (a security module may forbid them)",
+                failed.call(),
+                crate::narrate::errno_text(failed.errno)
+            ),
+            "run as root",
+        ),
     }
 }
 
@@ -162,24 +242,64 @@ pub fn sysctl(path: &str) -> Option<String> {
     fs::read_to_string(path).ok().map(|s| s.trim().to_string())
 }
 
+/// The privileged call that proves a user namespace can be used, not only
+/// made: `unshare(CLONE_NEWUTS)` needs `CAP_SYS_ADMIN` over the caller's user
+/// namespace, which a security module may deny in a new one (Ubuntu's
+/// AppArmor restriction does). Made in a throwaway child, so that the
+/// caller's namespaces do not change. `None` when it is allowed (a namespace
+/// limit, `ENOSPC`, is not a refusal of the privilege: the kit tells it per
+/// step), else the narrated line of the refused call.
+pub fn probe_privileged_call() -> Result<Option<String>, String> {
+    in_child(privileged_call_refused)
+}
+
+/// `unshare(CLONE_NEWUTS)` here: its narrated line when refused, else empty.
+fn privileged_call_refused() -> String {
+    let op = crate::op::Unshare(CloneFlags::CLONE_NEWUTS);
+    let res = crate::op::Op::run(&op);
+    match res {
+        Err(Errno::EPERM | Errno::EACCES | Errno::ENOSYS) => crate::op::line(&op, &res),
+        _ => String::new(),
+    }
+}
+
 /// Probe (in a throwaway child) whether an unprivileged user namespace can be
-/// made here, without changing the caller.
-pub fn probe_userns() -> Result<(), String> {
+/// made *and used* here, without changing the caller: `Err` names the call
+/// that was refused, its cause and the fix.
+pub fn probe_userns(env: &Environment) -> Result<(), Why> {
+    let refused = in_child(|| match enter_userns_as_root() {
+        Err((said, _)) => said.last().cloned().unwrap_or_default(),
+        Ok(_) => privileged_call_refused(),
+    })
+    .map_err(|e| Why::new(e, "run as root"))?;
+    match refused.as_deref().and_then(Refused::parse) {
+        None => Ok(()),
+        Some(r) => Err(userns_blocker(&r, env)),
+    }
+}
+
+/// Run `f` in a forked child tied to this process and hand back the line it
+/// returns (`None` for an empty one).
+pub(crate) fn in_child(f: impl FnOnce() -> String) -> Result<Option<String>, String> {
     use crate::sys::{Forked, fork_tied};
-    use nix::sys::wait::{WaitStatus, waitpid};
+    use nix::sys::wait::waitpid;
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe2: {e}"))?;
     match fork_tied() {
         Ok(Forked::Child) => {
-            let code = match enter_userns_as_root() {
-                Ok(_) => 0,
-                Err((_, e)) => e as i32,
-            };
-            crate::sys::exit_child(code)
+            drop(r);
+            let line = f();
+            let _ = nix::unistd::write(&w, line.as_bytes());
+            crate::sys::exit_child(0)
         }
-        Ok(Forked::Parent(pid)) => match waitpid(pid, None) {
-            Ok(WaitStatus::Exited(_, 0)) => Ok(()),
-            Ok(WaitStatus::Exited(_, code)) => Err(userns_blocker(Errno::from_raw(code))),
-            other => Err(format!("user namespace probe ended unexpectedly: {other:?}")),
-        },
+        Ok(Forked::Parent(pid)) => {
+            drop(w);
+            let mut line = String::new();
+            let _ = std::io::Read::read_to_string(&mut std::fs::File::from(r), &mut line);
+            match waitpid(pid, None) {
+                Ok(nix::sys::wait::WaitStatus::Exited(_, 0)) => Ok((!line.is_empty()).then_some(line)),
+                other => Err(format!("the user namespace probe ended unexpectedly: {other:?}")),
+            }
+        }
         Err(e) => Err(format!("{e}")),
     }
 }

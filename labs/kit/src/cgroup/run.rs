@@ -393,15 +393,15 @@ fn rmdir(dir: &Path) -> Result<(), Errno> {
 /// Who made a run: its pid and start time, valid in the PID namespace and
 /// time namespace (inode numbers) they were read in.
 #[derive(Debug, PartialEq, Eq)]
-struct RunName {
-    pid: i32,
-    start: u64,
-    pidns: u64,
-    timens: u64,
+pub(crate) struct RunName {
+    pub(crate) pid: i32,
+    pub(crate) start: u64,
+    pub(crate) pidns: u64,
+    pub(crate) timens: u64,
 }
 
 /// `run-<pid>-<start>-<pidns>-<timens>`.
-fn parse_run(name: &str) -> Option<RunName> {
+pub(crate) fn parse_run(name: &str) -> Option<RunName> {
     let mut f = name.strip_prefix("run-")?.split('-');
     let run = RunName {
         pid: f.next()?.parse().ok()?,
@@ -414,13 +414,13 @@ fn parse_run(name: &str) -> Option<RunName> {
 
 /// The PID and time namespaces that give this process's pids and start
 /// times their meaning (0 for a kind the kernel does not have).
-fn clocks_of_this_process() -> (u64, u64) {
+pub(crate) fn clocks_of_this_process() -> (u64, u64) {
     let ino = |kind| crate::proc::namespace(Who::This, kind).map_or(0, |n| n.ino);
     (ino("pid"), ino("time"))
 }
 
 /// Whether process `pid` still exists and is the one that started at `start`.
-fn alive(pid: i32, start: u64) -> bool {
+pub(crate) fn alive(pid: i32, start: u64) -> bool {
     procfs::process::Process::new(pid)
         .and_then(|p| p.stat())
         .is_ok_and(|st| st.starttime == start && st.state != 'Z')

@@ -127,10 +127,18 @@ pub fn start(
         Err(e) => {
             let errno = e.errno().unwrap_or(nix::errno::Errno::EIO);
             if rootless && errno != nix::errno::Errno::ENOMEM {
-                anyhow::bail!(
-                    "cannot create the user namespace: {}",
-                    crate::privilege::userns_blocker(errno)
-                );
+                let line = crate::op::line(&crate::op::Fork::new(flags), &Err(errno));
+                if let Some(refused) = crate::op::Refused::parse(&line) {
+                    let env = crate::environment::Environment::read();
+                    // A namespace limit or a filter explains it: the step says so.
+                    if let Some(cannot) = env.explain(&refused) {
+                        return Err(cannot.into());
+                    }
+                    anyhow::bail!(
+                        "cannot create the container's namespaces: {}",
+                        crate::privilege::userns_blocker(&refused, &env)
+                    );
+                }
             }
             Err(e.into())
         }

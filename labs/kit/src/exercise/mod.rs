@@ -171,7 +171,7 @@ impl Here {
         let userns = if caller.is_real_root() {
             Ok(())
         } else {
-            crate::privilege::probe_userns()
+            crate::privilege::probe_userns(&crate::environment::Environment::read()).map_err(|why| why.to_string())
         };
         Here {
             cgroups: sandbox::cgroups_usable(&caller),

@@ -411,10 +411,20 @@ impl Sandbox {
         let mut init =
             child::spawn_in(&mut crate::narrate::Quiet, flags, move |c| init_main(c, &plan)).map_err(|e| {
                 match e.errno() {
-                    Some(errno) if userns => SandboxError::Cannot(CannotRun::unsupported(format!(
-                        "clone() into new namespaces failed: {}",
-                        crate::privilege::userns_blocker(errno)
-                    ))),
+                    Some(errno) if userns => {
+                        let line = crate::op::line(&crate::op::Fork::new(flags), &Err(errno));
+                        let env = crate::environment::Environment::read();
+                        let why = match crate::op::Refused::parse(&line) {
+                            Some(refused) => match env.explain(&refused) {
+                                Some(cannot) => cannot.reason,
+                                None => crate::privilege::userns_blocker(&refused, &env).to_string(),
+                            },
+                            None => errno.desc().to_string(),
+                        };
+                        SandboxError::Cannot(CannotRun::unsupported(format!(
+                            "clone() into new namespaces failed: {why}"
+                        )))
+                    }
                     _ => setup(format!("clone() into new namespaces failed: {e}")),
                 }
             })?;
