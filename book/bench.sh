@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates book/src/generated/bench-15-container.md, the table of lab 15's
+# Regenerates book/src/generated/bench-17-container.md, the table of lab 17's
 # chapter, from a real `lab bench` run. Timings differ from run to run and
 # machine to machine, so the book tests check that the file is there and
 # well formed, not its numbers. Run it as root with bubblewrap installed
@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet -p lab-runner
-out=book/src/generated/bench-15-container.md
+out=book/src/generated/bench-17-container.md
 {
     echo "Measured with \`lab bench --runs 200\` on Linux $(uname -r), $(nproc) cores, as $(id -un)"
     echo "($(date -u +%Y-%m-%d); regenerate with \`book/bench.sh\`):"

@@ -2,7 +2,7 @@
 # Look at the built book in headless Chromium, the way a reader sees it:
 #   toc.png       the first page, with the table of contents in the sidebar
 #   chapter.png   a lab chapter down to its included code (a tall page: headless
-#                 Chromium draws a page scrolled to a #fragment blank); lab 07's
+#                 Chromium draws a page scrolled to a #fragment blank); lab 08's
 #                 unless CHAPTER names another (CHAPTER=03-chroot)
 #   output.png    "Reading a lab's output": what a real run prints
 #   search.png    the search box, searching for "pivot_root"
@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out=${1:-target/book-screenshots}
-chapter=${CHAPTER:-07-pid}
+chapter=${CHAPTER:-08-pid}
 chapter_height=${CHAPTER_HEIGHT:-2800}
 if [ ! -f "book/src/labs/$chapter.md" ]; then
     echo "error: no chapter book/src/labs/$chapter.md" >&2

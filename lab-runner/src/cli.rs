@@ -97,7 +97,7 @@ pub enum Command {
     },
     /// Run labs (all, in order, by default) and check what the kernel did.
     Run {
-        /// Labs to run: `06`, `6`, `uts` or `06-uts`. All when none is given.
+        /// Labs to run: `06`, `6`, `uts` or `07-uts`. All when none is given.
         #[arg(value_name = "ID", value_parser = LabIdParser, hide_possible_values = true)]
         ids: Vec<String>,
         /// Output format.
@@ -127,7 +127,7 @@ pub enum Command {
     /// not a terminal. On a terminal the text is wrapped to its width (at
     /// most 100 columns); elsewhere to 80.
     Explain {
-        /// The lab: `06`, `uts` or `06-uts`.
+        /// The lab: `06`, `uts` or `07-uts`.
         #[arg(value_parser = LabIdParser, hide_possible_values = true)]
         id: String,
         /// Print directly, without the pager.

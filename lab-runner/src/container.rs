@@ -1,5 +1,5 @@
 //! `lab container`: any command in a container made of the kit's plan
-//! ([`lab_kit::container::Plan`]), the same one lab 15 runs step by step.
+//! ([`lab_kit::container::Plan`]), the same one lab 17 runs step by step.
 //! This module is the runtime around it: the command's terminal (a pty of
 //! its own, relayed in raw mode), signals forwarded to PID 1, the exit
 //! status handed back.

@@ -113,7 +113,7 @@ impl Class {
 pub struct Difference {
     /// Its class.
     pub class: Class,
-    /// `15-container`.
+    /// `17-container`.
     pub lab: String,
     /// The step's title (none: the lab itself).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -424,7 +424,7 @@ pub struct Known {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Waiver {
-    /// The lab: `15`, `container` or `15-container`.
+    /// The lab: `15`, `container` or `17-container`.
     pub lab: String,
     /// The start of the step's title (none: any step, and the lab itself).
     pub step: Option<String>,
@@ -753,31 +753,31 @@ mod tests {
         let (a, b) = (fixture("base.json"), fixture("changed.json"));
         let got = classes(&compare(&a, &b));
         let want = [
-            (Class::Regression, "06-uts"),
-            (Class::Regression, "06-uts › Two hostnames at once"),
+            (Class::Regression, "07-uts"),
+            (Class::Regression, "07-uts › Two hostnames at once"),
             (
                 Class::Regression,
-                "06-uts › Two hostnames at once › check: the host keeps its hostname",
+                "07-uts › Two hostnames at once › check: the host keeps its hostname",
             ),
-            (Class::Removed, "06-uts › Gone step"),
-            (Class::Added, "06-uts › New step"),
-            (Class::Fix, "07-pid"),
-            (Class::Fix, "07-pid › The first process is PID 1"),
+            (Class::Removed, "07-uts › Gone step"),
+            (Class::Added, "07-uts › New step"),
+            (Class::Fix, "08-pid"),
+            (Class::Fix, "08-pid › The first process is PID 1"),
             (
                 Class::Fix,
-                "07-pid › The first process is PID 1 › check: getpid() inside",
+                "08-pid › The first process is PID 1 › check: getpid() inside",
             ),
-            (Class::Added, "07-pid › The first process is PID 1 › check: a new check"),
-            (Class::NewlyUnsupported, "09-net"),
-            (Class::NewlyUnsupported, "09-net › A veth pair joins two namespaces"),
-            (Class::NewlySkipped, "12-cgroupns"),
-            (Class::NewlySkipped, "12-cgroupns › A cgroup of its own"),
-            (Class::Removed, "13-time"),
-            (Class::NowRuns, "14-cgroups"),
-            (Class::NowRuns, "14-cgroups › A memory limit"),
-            (Class::ValueChanged, "15-container › Limits › check: processes"),
-            (Class::ValueChanged, "15-container › Limits › observation: dup #2"),
-            (Class::Added, "16-seccomp"),
+            (Class::Added, "08-pid › The first process is PID 1 › check: a new check"),
+            (Class::NewlyUnsupported, "11-net"),
+            (Class::NewlyUnsupported, "11-net › A veth pair joins two namespaces"),
+            (Class::NewlySkipped, "14-cgroupns"),
+            (Class::NewlySkipped, "14-cgroupns › A cgroup of its own"),
+            (Class::Removed, "15-time"),
+            (Class::NowRuns, "16-cgroups"),
+            (Class::NowRuns, "16-cgroups › A memory limit"),
+            (Class::ValueChanged, "17-container › Limits › check: processes"),
+            (Class::ValueChanged, "17-container › Limits › observation: dup #2"),
+            (Class::Added, "05-seccomp"),
         ];
         let want: Vec<(Class, String)> = want.iter().map(|(c, p)| (*c, p.to_string())).collect();
         assert_eq!(got, want);
@@ -809,7 +809,7 @@ mod tests {
             .filter(|d| d.waived.is_some())
             .map(DiffReport::path)
             .collect();
-        assert_eq!(waived, ["09-net", "09-net › A veth pair joins two namespaces"]);
+        assert_eq!(waived, ["11-net", "11-net › A veth pair joins two namespaces"]);
         assert_eq!(diff.summary.get("waived"), Some(&2));
         assert_eq!(diff.unwaived(), diff.differences.len() - 2);
     }

@@ -121,7 +121,7 @@ pub struct Column {
     /// What went wrong, when it did not complete.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
-    /// Each lab (`06-uts`) and its cell.
+    /// Each lab (`07-uts`) and its cell.
     pub labs: Vec<(String, Cell)>,
 }
 
@@ -584,13 +584,13 @@ mod tests {
                     "6.1.0-50-cloud-amd64",
                     CgroupLayout::V2,
                     "root",
-                    &[("06-uts", "pass", 4, 4), ("09-net", "pass", 4, 4)],
+                    &[("07-uts", "pass", 4, 4), ("11-net", "pass", 4, 4)],
                 ),
                 column(
                     "5.10.0-32-cloud-amd64",
                     CgroupLayout::V1,
                     "uid 65534",
-                    &[("06-uts", "pass", 4, 4)],
+                    &[("07-uts", "pass", 4, 4)],
                 ),
             ],
             wall_ms: 1,
@@ -606,7 +606,7 @@ mod tests {
         assert_eq!(m.exit_code(), 0);
         let mut human = Vec::new();
         m.human(&mut human).expect("write");
-        assert!(String::from_utf8_lossy(&human).contains("09-net  pass (4/4)"));
+        assert!(String::from_utf8_lossy(&human).contains("11-net  pass (4/4)"));
     }
 
     #[test]

@@ -8,22 +8,22 @@ pub static LABS: &[&LabDecl] = &[
     &lab_02_bind_mount::LAB,
     &lab_03_chroot::LAB,
     &lab_04_capabilities::LAB,
-    &lab_05_namespaces::LAB,
-    &lab_06_uts::LAB,
-    &lab_07_pid::LAB,
-    &lab_08_mount::LAB,
-    &lab_09_net::LAB,
-    &lab_10_ipc::LAB,
-    &lab_11_user::LAB,
-    &lab_12_cgroupns::LAB,
-    &lab_13_time::LAB,
-    &lab_14_cgroups::LAB,
-    &lab_15_container::LAB,
-    &lab_16_seccomp::LAB,
-    &lab_17_overlay::LAB,
+    &lab_05_seccomp::LAB,
+    &lab_06_namespaces::LAB,
+    &lab_07_uts::LAB,
+    &lab_08_pid::LAB,
+    &lab_09_mount::LAB,
+    &lab_10_overlay::LAB,
+    &lab_11_net::LAB,
+    &lab_12_ipc::LAB,
+    &lab_13_user::LAB,
+    &lab_14_cgroupns::LAB,
+    &lab_15_time::LAB,
+    &lab_16_cgroups::LAB,
+    &lab_17_container::LAB,
 ];
 
-/// Find a lab by `06`, `6`, `uts` or `06-uts`.
+/// Find a lab by `07`, `7`, `uts` or `07-uts`.
 pub fn find(query: &str) -> Option<&'static LabDecl> {
     LABS.iter().copied().find(|l| l.matches(query))
 }

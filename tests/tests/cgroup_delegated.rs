@@ -1,7 +1,7 @@
 //! Without root, the cgroup labs run in a cgroup v2 subtree delegated to the
 //! caller, the way systemd delegates one to each user: the test (as root,
 //! playing systemd) makes a cgroup owned by uid 65534, puts the lab's process
-//! in a leaf below it, and runs the labs as 65534. Lab 12 must pass; lab 14
+//! in a leaf below it, and runs the labs as 65534. Lab 14 must pass; lab 16
 //! passes where its controllers are on v2 and otherwise skips with the reason.
 
 #![allow(clippy::expect_used)] // a test that cannot set up must fail loudly
@@ -80,15 +80,15 @@ fn cgroup_labs_run_rootless_in_a_delegated_subtree() {
 
     assert!(leftovers.is_empty(), "left in the delegated subtree: {leftovers:?}");
     assert_eq!(r12.mode, "rootless");
-    assert_eq!(r12.status, Some(Status::Pass), "lab 12: {:?}", r12.reason);
+    assert_eq!(r12.status, Some(Status::Pass), "lab 14: {:?}", r12.reason);
     let pids_on_v2 = layout.holder("pids").is_some_and(|h| h.version == Version::V2);
     if pids_on_v2 && ["pids", "memory", "cpu"].iter().all(|c| offered.contains(c)) {
-        assert_eq!(r14.status, Some(Status::Pass), "lab 14: {:?}", r14.reason);
+        assert_eq!(r14.status, Some(Status::Pass), "lab 16: {:?}", r14.reason);
     } else {
         assert_eq!(
             r14.steps[1].status,
             Some(Status::Skip),
-            "lab 14: {:?}",
+            "lab 16: {:?}",
             r14.steps[1].reason
         );
     }

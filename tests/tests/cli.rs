@@ -134,7 +134,7 @@ fn list_json_has_every_declared_field() {
 
 #[test]
 fn ids_are_accepted_in_every_form() {
-    for id in ["06", "6", "uts", "06-uts"] {
+    for id in ["06", "6", "uts", "07-uts"] {
         let out = lab(&["explain", id]);
         assert_eq!(out.status.code(), Some(0), "explain {id}");
         assert!(String::from_utf8_lossy(&out.stdout).contains("UTS namespace"));

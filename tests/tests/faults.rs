@@ -282,6 +282,6 @@ echo '{"event":"lab_end","status":"fail","reason":"1 check(s) failed"}'"#,
     assert_eq!(out.status.code(), Some(1), "a failed check exits 1");
     let text = String::from_utf8_lossy(&out.stdout);
     let points = tap_points(&text);
-    assert_eq!(points, [(false, "06-uts step 1: s".to_string())]);
+    assert_eq!(points, [(false, "07-uts step 1: s".to_string())]);
     assert!(text.contains("  expected: \"lab-06\"\n  actual: \"other\""), "{text}");
 }

@@ -123,7 +123,11 @@ impl Refusing {
                     .expect("a namespace kind");
                 calls.iter().any(|c| c.contains(flag)) || decl.steps.iter().any(|s| s.needs.namespaces.contains(&k))
             }
-            Refusing::Seccomp(c) => calls.iter().any(|l| l.starts_with(&format!("{c}("))),
+            // Any filter reaches the seccomp lab: strict mode cannot be entered over one.
+            Refusing::Seccomp(c) => {
+                decl.mechanisms.contains(&lab_kit::Mechanism::Seccomp)
+                    || calls.iter().any(|l| l.starts_with(&format!("{c}(")))
+            }
         }
     }
 
@@ -131,20 +135,28 @@ impl Refusing {
     /// cause and the fix.
     fn names_cause_and_fix(self, reason: &str) -> bool {
         match self {
-            Refusing::Docker => reason.contains("CAP_SYS_ADMIN") && reason.contains("--cap-add SYS_ADMIN"),
+            // Docker refuses through its capabilities or its seccomp profile.
+            Refusing::Docker => {
+                (reason.contains("CAP_SYS_ADMIN") && reason.contains("--cap-add SYS_ADMIN"))
+                    || reason.contains("--security-opt seccomp=unconfined")
+            }
             // Emulated with a seccomp filter; on a machine with AppArmor's
             // restriction on, that is named first for the maps' writes.
             Refusing::UsernsRefused => {
-                reason.contains("a user namespace can be made here, but not used")
+                (reason.contains("a user namespace can be made here, but not used")
                     && (reason.contains("seccomp=unconfined")
-                        || reason.contains("kernel.apparmor_restrict_unprivileged_userns=0"))
+                        || reason.contains("kernel.apparmor_restrict_unprivileged_userns=0")))
+                    // The emulation's own filter, which strict mode cannot be entered over.
+                    || reason.contains("already runs under a seccomp filter")
             }
             Refusing::Limit(k) => {
                 reason.contains(&format!("user.max_{k}_namespaces = 0"))
                     && reason.contains(&format!("sudo sysctl -w user.max_{k}_namespaces="))
             }
-            Refusing::Seccomp(c) => {
-                reason.contains(&format!("a seccomp filter refused {c} (EPERM)"))
+            Refusing::Seccomp(_) => {
+                // The call itself, or one the same filter refuses with it
+                // (`refuse unshare` refuses clone with namespace flags too).
+                (reason.contains("a seccomp filter refused ") || reason.contains("already runs under a seccomp filter"))
                     && reason.contains("--security-opt seccomp=unconfined")
             }
         }

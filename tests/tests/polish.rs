@@ -224,8 +224,8 @@ try lab completions ''
         "--verbose",
         "--format",
         "--timeout",
-        "06-uts",
-        "15-container",
+        "07-uts",
+        "17-container",
     ] {
         assert!(lines[1].contains(&word), "`lab run <TAB>` lacks {word}: {:?}", lines[1]);
     }
@@ -372,7 +372,7 @@ fn explain_fits_the_terminal_width_and_shows_emphasis() {
 
 #[test]
 fn lab_output_wraps_why_lines_and_notes_to_the_terminal() {
-    let cmd = format!("{LAB} __lab 06 --format human --color never");
+    let cmd = format!("{LAB} __lab 07 --format human --color never");
     let Some(t) = Tmux::start("why60", 60, 200, &cmd) else {
         return;
     };
@@ -448,7 +448,7 @@ fn explain_opens_the_pager_only_when_taller_than_the_screen() {
         let screen = run("off", 10, env, args);
         assert!(
             !screen.contains("PAGER-RAN"),
-            "`{env} lab explain 06 {args}` paged:\n{screen}"
+            "`{env} lab explain 07 {args}` paged:\n{screen}"
         );
         assert!(!paged.exists());
     }
@@ -485,12 +485,12 @@ fn fake_labs(dir: &Scratch) -> PathBuf {
 {"event":"lab_start","id":"06","slug":"uts","title":"A passing lab","mode":"root","steps":1}
 {"event":"step_start","index":0,"title":"The step of 06 that passes","why":"It passes.","privilege":"none"}
 {"event":"call","text":"passing_call() = 0"}
-{"event":"note","text":"a note of lab 06"}
+{"event":"note","text":"a note of lab 07"}
 {"event":"step_end","status":"pass"}
 {"event":"lab_end","status":"pass"}
 EOF
 ;;
-07) echo "a warning from lab 07" >&2; cat <<'EOF'
+07) echo "a warning from lab 08" >&2; cat <<'EOF'
 {"event":"lab_start","id":"07","slug":"pid","title":"A failing lab","mode":"root","steps":2}
 {"event":"step_start","index":0,"title":"The step of 07 that passes","why":"It passes.","privilege":"none"}
 {"event":"check","name":"a check that held","ok":true,"expected":"1","actual":"1"}
@@ -530,7 +530,7 @@ fn quiet_run_prints_only_the_summary_and_what_failed() {
     assert_eq!(out.status.code(), Some(1), "a failed check is exit 1");
     let text = stdout(&out);
     for shown in [
-        "Lab 07 A failing lab",
+        "Lab 08 A failing lab",
         "The step of 07 that fails",
         "✗ the pid",
         "expected: 1",
@@ -543,21 +543,21 @@ fn quiet_run_prints_only_the_summary_and_what_failed() {
         assert!(text.contains(shown), "-q hides {shown:?}:\n{text}");
     }
     for hidden in [
-        "Lab 06",
+        "Lab 07",
         "The step of 06",
         "The step of 07 that passes",
-        "a note of lab 06",
+        "a note of lab 07",
         "→ pass",
     ] {
         assert!(!text.contains(hidden), "-q shows {hidden:?}:\n{text}");
     }
     // Without -q all of it.
     let text = stdout(&run_fake(&exe, &["run", "06", "07"]));
-    for shown in ["Lab 06", "The step of 07 that passes", "a note of lab 06"] {
+    for shown in ["Lab 07", "The step of 07 that passes", "a note of lab 07"] {
         assert!(text.contains(shown), "{shown:?}:\n{text}");
     }
     assert!(!text.contains("took "), "{text}");
-    assert!(!text.contains("a warning from lab 07"), "{text}");
+    assert!(!text.contains("a warning from lab 08"), "{text}");
 }
 
 #[test]
@@ -569,10 +569,10 @@ fn verbose_run_adds_step_times_and_what_a_lab_wrote_on_stderr() {
     let text = stdout(&out);
     assert_eq!(text.matches(" took ").count(), 3, "one time per step:\n{text}");
     assert!(
-        text.contains("stderr of the lab:\n      a warning from lab 07"),
+        text.contains("stderr of the lab:\n      a warning from lab 08"),
         "{text}"
     );
-    assert!(text.contains("a note of lab 06"), "{text}");
+    assert!(text.contains("a note of lab 07"), "{text}");
     let out = run_fake(&exe, &["run", "-q", "-v"]);
     assert_eq!(out.status.code(), Some(2));
 }

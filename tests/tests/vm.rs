@@ -260,7 +260,7 @@ fn diff_of_a_report_with_itself_is_0_and_with_another_is_1() {
     let md = run("base.json", "changed.json", "markdown");
     let text = String::from_utf8_lossy(&md.stdout);
     assert!(
-        text.contains("| regression | 06-uts | Two hostnames at once |"),
+        text.contains("| regression | 07-uts | Two hostnames at once |"),
         "{text}"
     );
 }

@@ -64,7 +64,7 @@ pub struct MachineArgs {
     #[arg(long, value_name = "LIST", value_delimiter = ',', default_values_t = super::kernel::LAB_MODULES.iter().map(|m| m.to_string()))]
     pub modules: Vec<String>,
     /// Run the suite on the kernel's initial rootfs (no tmpfs `/`): what
-    /// labs 03 and 15 meet where `pivot_root` is refused.
+    /// labs 03 and 17 meet where `pivot_root` is refused.
     #[arg(long, hide = true)]
     pub initial_rootfs: bool,
 }

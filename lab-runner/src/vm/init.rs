@@ -3,7 +3,7 @@
 //! Stage 1, on the kernel's initial rootfs: copy the archive into a tmpfs,
 //! empty the rootfs, move the tmpfs onto `/` (`MS_MOVE`) and `chroot` into
 //! it, as `switch_root` does, then execute `/init` again. `pivot_root(2)`
-//! refuses the initial rootfs (EINVAL), and labs 03 and 15 need it, so `/`
+//! refuses the initial rootfs (EINVAL), and labs 03 and 17 need it, so `/`
 //! must be an ordinary mount before the suite runs.
 //!
 //! Stage 2: mount `/proc`, `/sys`, `/dev` (devtmpfs, devpts, a tmpfs on
@@ -185,7 +185,7 @@ fn stage2(ch: &mut Channel, root_problem: Option<String>) -> anyhow::Result<()> 
         .map(|u| u.release().to_string_lossy().into_owned())
         .unwrap_or_default();
     let _ = nix::unistd::sethostname("lab-vm");
-    // Every machine's boot brings lo up; lab 09 compares a namespace's lo
+    // Every machine's boot brings lo up; lab 11 compares a namespace's lo
     // with the host's.
     if let Err(e) = lab_kit::net::Netlink::open().and_then(|mut nl| nl.set_up("lo")) {
         hello.notes.push(format!("ip link set lo up: {e}"));

@@ -242,7 +242,7 @@ fn build_initramfs(
     a.symlink("init", "usr/bin/lab");
     let exe = opts.lab.clone().map_or_else(std::env::current_exe, Ok)?;
     let mut host = initramfs::shared_libraries(&exe)?;
-    // The labs execute /bin/sh (lab 03 and 15) and ls (lab 03).
+    // The labs execute /bin/sh (lab 03 and 17) and ls (lab 03).
     for tool in ["/bin/sh", "/bin/ls"] {
         let p = PathBuf::from(tool);
         if p.exists() {
@@ -453,7 +453,7 @@ fn is_oops_mark(line: &str) -> bool {
         "blocked for more than",
     ];
     // Not "Call Trace:" alone: the OOM killer prints one whenever a memory
-    // limit is enforced, which lab 14 does on purpose.
+    // limit is enforced, which lab 16 does on purpose.
     MARKS.iter().any(|m| line.contains(m))
 }
 

@@ -28,7 +28,7 @@ pub struct LabDecl {
 }
 
 impl LabDecl {
-    /// `06-uts`: the folder name and the longest accepted id on the command line.
+    /// `07-uts`: the folder name and the longest accepted id on the command line.
     pub fn full_id(&self) -> String {
         format!("{}-{}", self.id, self.slug)
     }
@@ -38,7 +38,7 @@ impl LabDecl {
         self.steps.iter().map(|s| s.privilege).max().unwrap_or(Privilege::None)
     }
 
-    /// Whether `query` names this lab: `06`, `6`, `uts` or `06-uts`.
+    /// Whether `query` names this lab: `06`, `6`, `uts` or `07-uts`.
     pub fn matches(&self, query: &str) -> bool {
         query == self.id
             || query == self.slug

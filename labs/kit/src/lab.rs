@@ -458,7 +458,7 @@ fn names_errno(text: &str, errno: nix::errno::Errno) -> bool {
 }
 
 /// The command that re-runs a lab with privilege. The runner passes its own
-/// form (`sudo /path/to/lab run 06`) in `CONTAINER_LABS_RERUN`.
+/// form (`sudo /path/to/lab run 07`) in `CONTAINER_LABS_RERUN`.
 pub fn rerun_command(decl: &LabDecl) -> String {
     if let Ok(cmd) = std::env::var("CONTAINER_LABS_RERUN") {
         return cmd;

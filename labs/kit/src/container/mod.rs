@@ -8,7 +8,7 @@
 //!
 //! The recipe is a [`Plan`]: phases of call values, built once from a
 //! [`Config`] and a view of the host, inspectable (and unit-tested) without
-//! privilege. Lab 15 runs it one phase per step; `lab container` runs it
+//! privilege. Lab 17 runs it one phase per step; `lab container` runs it
 //! whole for any command, with the terminal and signal relay of the runner.
 //! [`start`] clones the container's PID 1; [`Cgroups`] limits it.
 //!
