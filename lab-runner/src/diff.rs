@@ -789,7 +789,7 @@ mod tests {
         let known: Known = toml::from_str(
             r#"
             [[waive]]
-            lab = "09"
+            lab = "11"
             class = "newly-unsupported"
             kernel = ">=6.1, <6.2"
             reason = "no veth module in this VM"

@@ -600,8 +600,8 @@ mod tests {
         let lines: Vec<&str> = md.lines().collect();
         assert_eq!(lines[0], "| lab | 6.1.0-50 v2 root | 5.10.0-32 v1 uid 65534 |");
         assert_eq!(lines[1], "|-----|---|---|");
-        assert_eq!(lines[2], "| 06 uts | pass (4/4) | pass (4/4) |");
-        assert_eq!(lines[3], "| 09 net | pass (4/4) | — |");
+        assert_eq!(lines[2], "| 07 uts | pass (4/4) | pass (4/4) |");
+        assert_eq!(lines[3], "| 11 net | pass (4/4) | — |");
         assert_eq!(lines[4], "| *VM* | completed (tcg, 42 s) | completed (tcg, 42 s) |");
         assert_eq!(m.exit_code(), 0);
         let mut human = Vec::new();

@@ -134,7 +134,7 @@ fn list_json_has_every_declared_field() {
 
 #[test]
 fn ids_are_accepted_in_every_form() {
-    for id in ["06", "6", "uts", "07-uts"] {
+    for id in ["07", "7", "uts", "07-uts"] {
         let out = lab(&["explain", id]);
         assert_eq!(out.status.code(), Some(0), "explain {id}");
         assert!(String::from_utf8_lossy(&out.stdout).contains("UTS namespace"));
@@ -144,7 +144,7 @@ fn ids_are_accepted_in_every_form() {
 #[test]
 fn run_json_reports_environment_labs_and_summary() {
     require_root!();
-    let out = lab(&["run", "--format", "json", "06", "uts"]);
+    let out = lab(&["run", "--format", "json", "07", "uts"]);
     assert_eq!(
         out.status.code(),
         Some(0),

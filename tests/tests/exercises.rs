@@ -277,7 +277,7 @@ fn list_shows_every_exercise_with_runnability_and_progress() {
         .expect("runs");
     let text = String::from_utf8_lossy(&human.stdout);
     assert!(
-        text.contains("06-hostname") && text.contains("06 uts") && text.contains("new"),
+        text.contains("06-hostname") && text.contains("07 uts") && text.contains("new"),
         "{text}"
     );
     let _ = std::fs::remove_dir_all(&state);

@@ -94,7 +94,7 @@ fn a_lab_that_stops_half_way_is_broken() {
     let f = Fakes::new("half");
     let exe = f.script(
         "half",
-        r#"echo '{"event":"lab_start","id":"06","slug":"uts","title":"t","mode":"root","steps":2}'
+        r#"echo '{"event":"lab_start","id":"07","slug":"uts","title":"t","mode":"root","steps":2}'
 echo '{"event":"step_start","index":0,"title":"s","why":"w","privilege":"none"}'
 exit 0"#,
     );
@@ -268,7 +268,7 @@ fn failures_carry_expected_and_actual_in_tap() {
     let f = Fakes::new("fail");
     let exe = f.script(
         "fail",
-        r#"echo '{"event":"lab_start","id":"06","slug":"uts","title":"t","mode":"root","steps":1}'
+        r#"echo '{"event":"lab_start","id":"07","slug":"uts","title":"t","mode":"root","steps":1}'
 echo '{"event":"step_start","index":0,"title":"s","why":"w","privilege":"none"}'
 echo '{"event":"check","name":"hostname inside","ok":false,"expected":"lab-06","actual":"other"}'
 echo '{"event":"step_end","status":"fail","reason":"1 check(s) failed"}'

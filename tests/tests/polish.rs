@@ -323,7 +323,7 @@ fn man_renders_every_page_without_warnings() {
 
 #[test]
 fn explain_without_a_terminal_is_plain_text_without_marks() {
-    let out = lab(&["explain", "06"]);
+    let out = lab(&["explain", "uts"]);
     let text = stdout(&out);
     assert!(!text.contains('\x1b'), "escape codes in a pipe:\n{text}");
     assert!(!text.contains('*'), "Markdown marks left:\n{text}");
@@ -333,7 +333,7 @@ fn explain_without_a_terminal_is_plain_text_without_marks() {
     // Reflowed: some line is filled nearly to the width.
     assert!(text.lines().any(|l| width(l) > 70), "{text}");
 
-    let out = lab(&["--color", "always", "explain", "06"]);
+    let out = lab(&["--color", "always", "explain", "uts"]);
     let text = stdout(&out);
     assert!(text.contains("\x1b[3mUTS namespace\x1b[0m"), "no italics:\n{text:?}");
     assert!(!text.contains('*'), "{text}");
@@ -344,7 +344,7 @@ fn explain_without_a_terminal_is_plain_text_without_marks() {
 fn explain_fits_the_terminal_width_and_shows_emphasis() {
     let mut widest = Vec::new();
     for columns in [60u16, 100] {
-        let cmd = format!("{LAB} explain 06 --color always");
+        let cmd = format!("{LAB} explain uts --color always");
         let Some(t) = Tmux::start(&format!("explain{columns}"), columns, 200, &cmd) else {
             return;
         };
@@ -372,7 +372,7 @@ fn explain_fits_the_terminal_width_and_shows_emphasis() {
 
 #[test]
 fn lab_output_wraps_why_lines_and_notes_to_the_terminal() {
-    let cmd = format!("{LAB} __lab 07 --format human --color never");
+    let cmd = format!("{LAB} __lab uts --format human --color never");
     let Some(t) = Tmux::start("why60", 60, 200, &cmd) else {
         return;
     };
@@ -419,7 +419,7 @@ fn explain_opens_the_pager_only_when_taller_than_the_screen() {
     let pager = dir.script("pager", &format!("cat > {}; echo PAGER-RAN", paged.display()));
     let run = |name: &str, rows: u16, env: &str, args: &str| -> String {
         let _ = std::fs::remove_file(&paged);
-        let cmd = format!("{env} {LAB} explain 06 {args}");
+        let cmd = format!("{env} {LAB} explain uts {args}");
         let t = Tmux::start(name, 80, rows, &cmd).expect("tmux is installed");
         t.wait_for(DONE)
     };
@@ -448,7 +448,7 @@ fn explain_opens_the_pager_only_when_taller_than_the_screen() {
         let screen = run("off", 10, env, args);
         assert!(
             !screen.contains("PAGER-RAN"),
-            "`{env} lab explain 07 {args}` paged:\n{screen}"
+            "`{env} lab explain uts {args}` paged:\n{screen}"
         );
         assert!(!paged.exists());
     }
@@ -475,27 +475,27 @@ fn explain_opens_the_pager_only_when_taller_than_the_screen() {
 
 // ------------------------------------------------------------ run -q/-v
 
-/// Stand-in labs: 06 passes, 07 has a failing step after a passing one
-/// and writes on stderr.
+/// Stand-in labs: 07 (uts) passes, 08 (pid) has a failing step after a
+/// passing one and writes on stderr.
 fn fake_labs(dir: &Scratch) -> PathBuf {
     dir.script(
         "fake-lab",
         r#"case "$2" in
-06) cat <<'EOF'
-{"event":"lab_start","id":"06","slug":"uts","title":"A passing lab","mode":"root","steps":1}
-{"event":"step_start","index":0,"title":"The step of 06 that passes","why":"It passes.","privilege":"none"}
+07) cat <<'EOF'
+{"event":"lab_start","id":"07","slug":"uts","title":"A passing lab","mode":"root","steps":1}
+{"event":"step_start","index":0,"title":"The step of 07 that passes","why":"It passes.","privilege":"none"}
 {"event":"call","text":"passing_call() = 0"}
 {"event":"note","text":"a note of lab 07"}
 {"event":"step_end","status":"pass"}
 {"event":"lab_end","status":"pass"}
 EOF
 ;;
-07) echo "a warning from lab 08" >&2; cat <<'EOF'
-{"event":"lab_start","id":"07","slug":"pid","title":"A failing lab","mode":"root","steps":2}
-{"event":"step_start","index":0,"title":"The step of 07 that passes","why":"It passes.","privilege":"none"}
+08) echo "a warning from lab 08" >&2; cat <<'EOF'
+{"event":"lab_start","id":"08","slug":"pid","title":"A failing lab","mode":"root","steps":2}
+{"event":"step_start","index":0,"title":"The step of 08 that passes","why":"It passes.","privilege":"none"}
 {"event":"check","name":"a check that held","ok":true,"expected":"1","actual":"1"}
 {"event":"step_end","status":"pass"}
-{"event":"step_start","index":1,"title":"The step of 07 that fails","why":"It fails.","privilege":"none"}
+{"event":"step_start","index":1,"title":"The step of 08 that fails","why":"It fails.","privilege":"none"}
 {"event":"call","text":"getpid() = 2"}
 {"event":"check","name":"the pid","ok":false,"expected":"1","actual":"2"}
 {"event":"step_end","status":"fail","reason":"the pid differs"}
@@ -519,19 +519,19 @@ fn run_fake(exe: &Path, args: &[&str]) -> Output {
 fn quiet_run_prints_only_the_summary_and_what_failed() {
     let dir = Scratch::new("quiet");
     let exe = fake_labs(&dir);
-    let out = run_fake(&exe, &["run", "-q", "06"]);
+    let out = run_fake(&exe, &["run", "-q", "uts"]);
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
     assert!(text.starts_with("\nSummary\n"), "more than the summary:\n{text}");
-    assert!(text.contains("06  uts"), "{text}");
+    assert!(text.contains("07  uts"), "{text}");
     assert_eq!(text.lines().count(), 5, "{text}");
 
-    let out = run_fake(&exe, &["run", "--quiet", "06", "07"]);
+    let out = run_fake(&exe, &["run", "--quiet", "uts", "pid"]);
     assert_eq!(out.status.code(), Some(1), "a failed check is exit 1");
     let text = stdout(&out);
     for shown in [
         "Lab 08 A failing lab",
-        "The step of 07 that fails",
+        "The step of 08 that fails",
         "✗ the pid",
         "expected: 1",
         "actual:   2",
@@ -544,16 +544,16 @@ fn quiet_run_prints_only_the_summary_and_what_failed() {
     }
     for hidden in [
         "Lab 07",
-        "The step of 06",
-        "The step of 07 that passes",
+        "The step of 07",
+        "The step of 08 that passes",
         "a note of lab 07",
         "→ pass",
     ] {
         assert!(!text.contains(hidden), "-q shows {hidden:?}:\n{text}");
     }
     // Without -q all of it.
-    let text = stdout(&run_fake(&exe, &["run", "06", "07"]));
-    for shown in ["Lab 07", "The step of 07 that passes", "a note of lab 07"] {
+    let text = stdout(&run_fake(&exe, &["run", "uts", "pid"]));
+    for shown in ["Lab 07", "The step of 08 that passes", "a note of lab 07"] {
         assert!(text.contains(shown), "{shown:?}:\n{text}");
     }
     assert!(!text.contains("took "), "{text}");
@@ -564,7 +564,7 @@ fn quiet_run_prints_only_the_summary_and_what_failed() {
 fn verbose_run_adds_step_times_and_what_a_lab_wrote_on_stderr() {
     let dir = Scratch::new("verbose");
     let exe = fake_labs(&dir);
-    let out = run_fake(&exe, &["run", "-v", "06", "07"]);
+    let out = run_fake(&exe, &["run", "-v", "uts", "pid"]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     assert_eq!(text.matches(" took ").count(), 3, "one time per step:\n{text}");

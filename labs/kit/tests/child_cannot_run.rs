@@ -2,6 +2,8 @@
 //! unsupported (or skipped), not failed: `CannotRun` crosses the channel as
 //! itself. (One test in this file: it forks.)
 
+#![allow(clippy::expect_used)] // a test that cannot set up must fail loudly
+
 use lab_kit::error::KitError;
 use lab_kit::event::Event;
 use lab_kit::lab::CannotRun;
