@@ -464,12 +464,15 @@ pub fn run(
                         }
                     }
                     let col = Column::from_run(cfg, run);
+                    // A run that did not complete says why on the same line: a
+                    // CI log may be all there is to go on.
                     eprintln!(
-                        "lab matrix: [{}/{total}] {}: {} in {:.0} s",
+                        "lab matrix: [{}/{total}] {}: {} in {:.0} s{}",
                         i + 1,
                         col.heading(),
                         col.outcome,
-                        col.total_ms as f64 / 1000.0
+                        col.total_ms as f64 / 1000.0,
+                        col.problem.as_deref().map(|p| format!(" ({p})")).unwrap_or_default()
                     );
                     if let Ok(mut r) = results.lock() {
                         r[i] = Some(col);

@@ -183,7 +183,17 @@ fn pure_cgroup_v2_passes_every_lab_as_root_and_rootless() {
             }
         }
     }
-    assert_eq!(runs, kernels.len() * 2, "a report per kernel and user");
+    let why: Vec<String> = columns
+        .iter()
+        .filter(|c| c["outcome"] != "completed")
+        .map(|c| format!("{} {}: {} ({})", c["kernel"], c["user"], c["outcome"], c["problem"]))
+        .collect();
+    assert_eq!(
+        runs,
+        kernels.len() * 2,
+        "a report per kernel and user; runs that did not complete:\n{}",
+        why.join("\n")
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert_eq!(out.status.code(), Some(0), "lab matrix exits 0 when everything passed");
 }
