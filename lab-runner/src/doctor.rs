@@ -198,7 +198,7 @@ pub fn print(d: &Doctor, out: &mut impl Write) -> std::io::Result<()> {
             Readiness::Partial => padded.yellow(),
             Readiness::None => padded.red(),
         };
-        let reason = match crate::registry::find(&l.id) {
+        let reason = match crate::registry::find(l.id) {
             Some(decl) => Translator::for_lab(decl)
                 .text(l.reason.as_deref().unwrap_or(""))
                 .into_owned(),

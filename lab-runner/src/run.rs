@@ -407,7 +407,7 @@ pub fn run_one_paced(
     let mut exited_at: Option<Instant> = None;
     loop {
         if lab_kit::sys::interrupted() {
-            problem = Some(lab_kit::tr!("interrupted by a signal; the lab was stopped").into());
+            problem = Some(lab_kit::tr!("interrupted by a signal; the lab was stopped"));
             break;
         }
         let now = Instant::now();

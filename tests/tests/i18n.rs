@@ -236,23 +236,16 @@ fn problems(w: &Wanted, catalog: &Catalog) -> Vec<Problem> {
         .map(|e| (e.msgid.as_str(), e.msgstr.as_str()))
         .collect();
     for (m, _) in &need {
-        match have.get(m.as_str()) {
-            None => out.push(Problem::Missing(m.clone())),
-            Some(_)
-                if catalog
-                    .entries()
-                    .iter()
-                    .any(|e| e.msgid == *m && (e.msgstr.is_empty() || e.fuzzy)) =>
-            {
-                out.push(Problem::Untranslated(m.clone()))
-            }
-            Some(_) => {}
+        if !have.contains_key(m.as_str()) {
+            out.push(Problem::Missing(m.clone()));
         }
     }
     for e in catalog.entries() {
         let produced = need_ids.contains(e.msgid.as_str()) || w.instances.iter().any(|(t, _)| covers(&e.msgid, t));
         if !produced {
             out.push(Problem::Stale(e.msgid.clone()));
+        } else if e.msgstr.is_empty() || e.fuzzy {
+            out.push(Problem::Untranslated(e.msgid.clone()));
         }
         if !e.msgstr.is_empty() && !same_placeholders(&e.msgid, &e.msgstr) {
             out.push(Problem::Placeholders(e.msgid.clone(), e.msgstr.clone()));
@@ -553,4 +546,42 @@ fn source_strings_are_read_as_rust_spells_them() {
         ),
         ["pid {} here", "plain", "yes"]
     );
+}
+
+fn lab_output(args: &[&str], lang: Option<&str>) -> String {
+    let mut cmd = common::command(&[common::LAB.to_string()]);
+    cmd.args(args);
+    if let Some(l) = lang {
+        cmd.env("LANG", l);
+    }
+    let out = cmd.output().expect("run lab");
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// Reports never depend on the locale: `--format json` is the same with
+/// LANG=ja_JP.UTF-8 (durations aside); `--lang ja` asks for Japanese.
+#[test]
+fn machine_formats_ignore_the_locale() {
+    assert_eq!(
+        lab_output(&["list", "--format", "json"], None),
+        lab_output(&["list", "--format", "json"], Some("ja_JP.UTF-8"))
+    );
+    let report = |args: &[&str], lang| {
+        let mut v: serde_json::Value = serde_json::from_str(&lab_output(args, lang)).expect("a JSON report");
+        for lab in v["labs"].as_array_mut().expect("labs") {
+            lab["duration_ms"] = 0.into();
+        }
+        serde_json::to_string_pretty(&v).expect("serialize")
+    };
+    let run = ["run", "uts", "--format", "json"];
+    let en = report(&run, None);
+    assert_eq!(en, report(&run, Some("ja_JP.UTF-8")));
+    assert!(en.contains("UTS namespace: a hostname of one's own"), "{en}");
+    let ja = report(&["run", "uts", "--format", "json", "--lang", "ja"], None);
+    assert!(ja.contains("UTS namespace: 自分だけのホスト名"), "{ja}");
+    // For people, the locale decides.
+    let human = lab_output(&["run", "uts"], Some("ja_JP.UTF-8"));
+    assert!(human.contains("ラボ 07") && human.contains("まとめ"), "{human}");
+    assert!(lab_output(&["--help"], Some("ja")).contains("使い方:"));
+    assert!(lab_output(&["--help", "--lang", "en"], Some("ja")).contains("Usage:"));
 }

@@ -446,7 +446,7 @@ impl Why {
 
 impl std::fmt::Display for Why {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}; {}", self.cause, self.fix)
+        f.write_str(&crate::tr!("{}; {}", self.cause, self.fix))
     }
 }
 

@@ -237,6 +237,8 @@ impl Catalog {
                         Piece::Hole(_) => 0,
                     })
                     .sum();
+                // Also by its own text, for `tr`/`trf` of the template itself.
+                c.exact.insert(msgid.clone(), msgstr.clone());
                 c.templates.push(Template {
                     holes: placeholders(&msgid),
                     pattern,
@@ -248,7 +250,7 @@ impl Catalog {
             }
         }
         // The most specific template (most literal text) first.
-        c.templates.sort_by(|a, b| b.literal.cmp(&a.literal));
+        c.templates.sort_by_key(|t| std::cmp::Reverse(t.literal));
         Ok(c)
     }
 
@@ -354,9 +356,24 @@ impl Translator {
         for c in self.catalogs() {
             for t in &c.templates {
                 if let Some(values) = match_template(&t.pattern, en) {
+                    let translated: Vec<Option<String>> = values.iter().map(|v| self.translate(v, depth + 1)).collect();
+                    // A template with little text of its own (`{}; {}`) is glue:
+                    // it applies only where what it joins is translated too (or
+                    // is data without spaces), never to English prose that
+                    // happens to contain its glue.
+                    let glue = t.literal < 12;
+                    if glue
+                        && values
+                            .iter()
+                            .zip(&translated)
+                            .any(|(v, tr)| tr.is_none() && v.contains(' '))
+                    {
+                        continue;
+                    }
                     let values: Vec<String> = values
                         .iter()
-                        .map(|v| self.translate(v, depth + 1).unwrap_or_else(|| v.to_string()))
+                        .zip(translated)
+                        .map(|(v, tr)| tr.unwrap_or_else(|| v.to_string()))
                         .collect();
                     return Some(fill(&t.holes, &t.msgstr, &values));
                 }
@@ -513,7 +530,7 @@ mod tests {
     fn exact_first_then_templates_and_captures_translate() {
         let c: &'static Catalog = Box::leak(Box::new(catalog(&[
             ("the child", "子プロセス"),
-            ("{} exited", "{} が終了"),
+            ("{} has exited here", "{} が終了"),
             ("the child exited", "子プロセスが終了しました"),
         ])));
         let t = Translator { lab: Some(c) };
@@ -521,9 +538,14 @@ mod tests {
             t.translate("the child exited", 0).as_deref(),
             Some("子プロセスが終了しました")
         );
-        assert_eq!(t.translate("pid 7 exited", 0).as_deref(), Some("pid 7 が終了"));
+        assert_eq!(t.translate("pid 7 has exited here", 0).as_deref(), Some("pid 7 が終了"));
         assert_eq!(t.translate("unknown", 0), None);
-        assert!(t.covers("x exited") && !t.covers("exited"));
+        assert!(t.covers("x has exited here") && !t.covers("has exited here"));
+        // Glue joins only what is translated: English prose stays English.
+        let c: &'static Catalog = Box::leak(Box::new(catalog(&[("{}; {}", "{}。{}"), ("cause", "原因")])));
+        let t = Translator { lab: Some(c) };
+        assert_eq!(t.translate("one holder; another one", 0), None);
+        assert_eq!(t.translate("cause; cause", 0).as_deref(), Some("原因。原因"));
     }
 
     #[test]

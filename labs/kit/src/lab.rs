@@ -534,7 +534,7 @@ pub fn run_lab(decl: &'static LabDecl, format: Format) -> LabReport {
             Rootless::EnterUserns => match privilege::enter_userns_as_root() {
                 Ok(said) => {
                     setup = said;
-                    setup.push("the lab now runs as root inside its own user namespace".into());
+                    setup.push(crate::tr!("the lab now runs as root inside its own user namespace"));
                     lab.mode = Mode::Rootless;
                     // Made is not usable: a security module may refuse every
                     // privileged call in it.
