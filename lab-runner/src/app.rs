@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use crate::cli::{BenchFormat, Cli, Command, OutputFormat, RunFormat, one_line};
 use crate::env::{Readiness, readiness};
+use crate::i18n::{tr, trf};
 use crate::registry::{LABS, find};
 use crate::{doctor, explain, run};
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
+use lab_kit::i18n::Translator;
 
 /// The whole of `lab`: what `main` calls.
 pub fn main() -> ExitCode {
@@ -20,7 +22,13 @@ pub fn main() -> ExitCode {
     if let Some(code) = lab_kit::exec::helper_main() {
         return code;
     }
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let choice = crate::i18n::choose(&args, |name| std::env::var(name).ok());
+    crate::i18n::init(choice);
+    let parsed = crate::i18n::localize(Cli::command())
+        .try_get_matches_from(&args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
             let _ = e.print();
@@ -44,7 +52,7 @@ pub fn main() -> ExitCode {
                 match find(id) {
                     Some(l) if !labs.iter().any(|x: &&lab_kit::LabDecl| x.id == l.id) => labs.push(l),
                     Some(_) => {}
-                    None => return usage(&format!("error: unknown lab '{id}' (see `lab list`)")),
+                    None => return usage(&trf("error: unknown lab '{id}' (see `lab list`)", &[id])),
                 }
             }
             if labs.is_empty() {
@@ -60,12 +68,15 @@ pub fn main() -> ExitCode {
                 _ => run::Verbosity::Normal,
             };
             if step && format != RunFormat::Human {
-                return usage(
+                return usage(tr(
                     "error: --step pauses a human run; it cannot be combined with --format json, junit or tap",
-                );
+                ));
+            }
+            if format != RunFormat::Human {
+                lab_kit::i18n::set(choice.machine());
             }
             let mut pacer = run::Pacer::default();
-            let report = run::run_all_paced(
+            let mut report = run::run_all_paced(
                 &labs,
                 environment,
                 format,
@@ -73,6 +84,9 @@ pub fn main() -> ExitCode {
                 Duration::from_secs(timeout),
                 step.then_some(&mut pacer),
             );
+            for lab in &mut report.labs {
+                lab_kit::i18n::translate_report(lab);
+            }
             let mut out = std::io::stdout().lock();
             let _ = match format {
                 RunFormat::Human => run::print_summary(&report, &mut out),
@@ -84,12 +98,15 @@ pub fn main() -> ExitCode {
         }
         Command::Explain { id, no_pager } => match find(&id) {
             Some(l) => {
-                let _ = explain::show(l.explanation, no_pager);
+                let _ = explain::show(&explain::lesson(l), no_pager);
                 ExitCode::SUCCESS
             }
-            None => usage(&format!("error: unknown lab '{id}' (see `lab list`)")),
+            None => usage(&trf("error: unknown lab '{id}' (see `lab list`)", &[&id])),
         },
         Command::Doctor { format } => {
+            if format != OutputFormat::Human {
+                lab_kit::i18n::set(choice.machine());
+            }
             let d = doctor::gather();
             let mut out = std::io::stdout().lock();
             let _ = match format {
@@ -173,7 +190,7 @@ pub fn main() -> ExitCode {
         Command::Matrix(args) => crate::matrix::main(&args),
         Command::RunLab { id, format } => match find(&id) {
             Some(l) => ExitCode::from(lab_kit::lab::exit_code(&lab_kit::lab::run_lab(l, format))),
-            None => usage(&format!("error: unknown lab '{id}'")),
+            None => usage(&trf("error: unknown lab '{id}'", &[&id])),
         },
     }
 }
@@ -204,38 +221,51 @@ fn list(format: OutputFormat) -> ExitCode {
     }
     use colored::Colorize;
     let (env, caller) = crate::env::probe();
-    let width = LABS.iter().map(|l| l.title.chars().count()).max().unwrap_or(5);
+    let titles: Vec<String> = LABS
+        .iter()
+        .map(|l| Translator::for_lab(l).text(l.title).into_owned())
+        .collect();
+    let width = titles.iter().map(|t| lab_kit::i18n::width(t)).max().unwrap_or(5);
+    let col = |s: &str, w: usize| lab_kit::i18n::pad(s, w);
     let _ = writeln!(
         out,
         "{}",
         format!(
-            "{:<3} {:<12} {:<9} {:<8} {:<width$} {}",
-            "id", "slug", "needs", "here", "title", "mechanisms"
+            "{} {} {} {} {} {}",
+            col("id", 3),
+            col("slug", 12),
+            col(tr("needs"), 9),
+            col(tr("here"), 8),
+            col(tr("title"), width.max(lab_kit::i18n::width(tr("title")))),
+            tr("mechanisms")
         )
         .bold()
     );
-    for l in LABS {
+    let width = width.max(lab_kit::i18n::width(tr("title")));
+    for (l, title) in LABS.iter().zip(&titles) {
         let (ready, _) = readiness(l, &caller, &env);
+        let word = crate::env::readiness_word(ready);
         let here = match ready {
-            Readiness::Full => "full".green(),
-            Readiness::Partial => "partial".yellow(),
-            Readiness::None => "none".red(),
+            Readiness::Full => word.green(),
+            Readiness::Partial => word.yellow(),
+            Readiness::None => word.red(),
         };
-        let pad = " ".repeat(8 - format!("{ready:?}").len());
+        let pad = " ".repeat(8usize.saturating_sub(lab_kit::i18n::width(word)));
         let mechs: Vec<&str> = l.mechanisms.iter().map(|m| m.as_str()).collect();
         let _ = writeln!(
             out,
-            "{:<3} {:<12} {:<9} {here}{pad} {:<width$} {}",
+            "{:<3} {:<12} {:<9} {here}{pad} {} {}",
             l.id,
             l.slug,
             l.privilege().as_str(),
-            l.title,
+            col(title, width),
             mechs.join(",")
         );
     }
     let _ = writeln!(
         out,
-        "\n`lab doctor` says why a lab cannot run fully here; `lab run ID` runs one."
+        "\n{}",
+        tr("`lab doctor` says why a lab cannot run fully here; `lab run ID` runs one.")
     );
     ExitCode::SUCCESS
 }
@@ -254,7 +284,7 @@ fn inspect(pid: Option<&str>, format: OutputFormat) -> ExitCode {
     };
     let pid = match pid.parse::<i32>() {
         Ok(n) if n > 0 => n,
-        _ => return usage(&format!("error: invalid PID '{pid}': expected a positive number")),
+        _ => return usage(&trf("error: invalid PID '{pid}': expected a positive number", &[&pid])),
     };
     match lab_kit::inspect::inspect(pid) {
         Ok(i) => {

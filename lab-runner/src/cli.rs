@@ -22,6 +22,10 @@ pub struct Cli {
     /// When to use colour; `auto` honours NO_COLOR and whether stdout is a terminal.
     #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Language of the text for people (default: from LC_ALL, LC_MESSAGES, LANG);
+    /// given explicitly, also of the JSON, JUnit and TAP reports.
+    #[arg(long, value_enum, global = true, value_name = "LANG")]
+    pub lang: Option<lab_kit::i18n::Lang>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

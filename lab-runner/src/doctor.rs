@@ -110,24 +110,30 @@ pub fn gather() -> Doctor {
 /// Print for people.
 pub fn print(d: &Doctor, out: &mut impl Write) -> std::io::Result<()> {
     use colored::Colorize;
+    use lab_kit::i18n::{Translator, pad, tr};
+    let t = Translator::default();
+    // A label of the machine's table, padded by display width.
+    let label = |en: &'static str| pad(tr(en), 16);
     let e = &d.environment;
-    writeln!(out, "{}", "Machine".bold())?;
-    writeln!(out, "  kernel           {}", e.kernel)?;
+    writeln!(out, "{}", tr("Machine").bold())?;
+    writeln!(out, "  {} {}", label("kernel"), e.kernel)?;
     writeln!(
         out,
-        "  euid             {}{}",
+        "  {} {}{}",
+        label("euid"),
         e.euid,
-        if e.real_root { " (real root)" } else { "" }
+        if e.real_root { tr(" (real root)") } else { "" }
     )?;
-    writeln!(out, "  capabilities     {}", e.capabilities)?;
+    writeln!(out, "  {} {}", label("capabilities"), e.capabilities)?;
     let filters = e
         .seccomp
         .filters
-        .map(|n| format!(", {n} filter(s)"))
+        .map(|n| lab_kit::i18n::trf(", {n} filter(s)", &[&n]))
         .unwrap_or_default();
     writeln!(
         out,
-        "  seccomp          {}{filters}{}",
+        "  {} {}{filters}{}",
+        label("seccomp"),
         e.seccomp.mode,
         if e.seccomp.no_new_privs { ", no_new_privs" } else { "" }
     )?;
@@ -135,64 +141,75 @@ pub fn print(d: &Doctor, out: &mut impl Write) -> std::io::Result<()> {
         .lsm
         .modules
         .as_ref()
-        .map_or_else(|| "unknown (securityfs not mounted)".into(), |m| m.join(","));
-    writeln!(out, "  security modules {modules}")?;
-    writeln!(out, "  label            {}", e.lsm.label.as_deref().unwrap_or("none"))?;
-    writeln!(out, "  user namespaces  {}", e.userns)?;
+        .map_or_else(|| tr("unknown (securityfs not mounted)").into(), |m| m.join(","));
+    writeln!(out, "  {} {modules}", label("security modules"))?;
+    writeln!(
+        out,
+        "  {} {}",
+        label("label"),
+        e.lsm.label.as_deref().unwrap_or(tr("none"))
+    )?;
+    writeln!(out, "  {} {}", label("user namespaces"), t.text(&e.userns))?;
     for (k, v) in &e.sysctls {
-        writeln!(out, "    {k} = {}", v.as_deref().unwrap_or("(absent)"))?;
+        writeln!(out, "    {k} = {}", v.as_deref().unwrap_or(tr("(absent)")))?;
     }
     let limits: Vec<String> = e.namespace_limits.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    writeln!(out, "  namespace limits {}", limits.join(", "))?;
-    writeln!(out, "  cgroup mode      {}", e.cgroup_mode)?;
+    writeln!(out, "  {} {}", label("namespace limits"), limits.join(", "))?;
+    writeln!(out, "  {} {}", label("cgroup mode"), e.cgroup_mode)?;
     if e.cgroup_mode != CgroupMode::None.as_str() {
         for c in &d.cgroup_controllers {
             let at = match (&c.mount, c.enabled) {
-                (_, false) => "disabled".to_string(),
-                (Some(m), true) => format!("{} at {m}", c.hierarchy),
+                (_, false) => tr("disabled").to_string(),
+                (Some(m), true) => lab_kit::i18n::trf("{hierarchy} at {mount}", &[&c.hierarchy, m]),
                 (None, true) => c.hierarchy.clone(),
             };
             writeln!(out, "    {:<12} {at}", c.name)?;
         }
     }
     if e.container_signs.is_empty() {
-        writeln!(out, "  container signs  none")?;
+        writeln!(out, "  {} {}", label("container signs"), tr("none"))?;
     } else {
         for s in &e.container_signs {
-            writeln!(out, "  container sign   {s}")?;
+            writeln!(out, "  {} {}", label("container sign"), t.text(s))?;
         }
     }
-    writeln!(out, "\n{}", "Kernel features".bold())?;
+    writeln!(out, "\n{}", tr("Kernel features").bold())?;
     for f in &e.features {
         let word = match f.state {
-            FeatureState::Available => "yes".green(),
-            FeatureState::Loadable => "module".yellow(),
-            FeatureState::Refused => "refused".yellow(),
-            FeatureState::Unknown => "unknown".yellow(),
-            FeatureState::Missing => "no".red(),
+            FeatureState::Available => tr("yes"),
+            FeatureState::Loadable => tr("module"),
+            FeatureState::Refused => tr("refused"),
+            FeatureState::Unknown => tr("unknown"),
+            FeatureState::Missing => tr("no"),
         };
-        writeln!(out, "  {:<16} {word:<7} {}", f.name, f.detail)?;
+        let padded = pad(word, 7);
+        let word = match f.state {
+            FeatureState::Available => padded.green(),
+            FeatureState::Missing => padded.red(),
+            _ => padded.yellow(),
+        };
+        writeln!(out, "  {:<16} {word} {}", f.name, t.text(&f.detail))?;
     }
-    writeln!(out, "\n{}", "Labs here".bold())?;
+    writeln!(out, "\n{}", tr("Labs here").bold())?;
     for l in &d.labs {
+        let padded = pad(crate::env::readiness_word(l.readiness), 8);
         let word = match l.readiness {
-            Readiness::Full => "full".green(),
-            Readiness::Partial => "partial".yellow(),
-            Readiness::None => "none".red(),
+            Readiness::Full => padded.green(),
+            Readiness::Partial => padded.yellow(),
+            Readiness::None => padded.red(),
         };
-        let pad = " ".repeat(8 - format!("{:?}", l.readiness).len());
-        writeln!(
-            out,
-            "  {} {:<12} {word}{pad} {}",
-            l.id,
-            l.slug,
-            l.reason.as_deref().unwrap_or("")
-        )?;
+        let reason = match crate::registry::find(l.id) {
+            Some(decl) => Translator::for_lab(decl)
+                .text(l.reason.as_deref().unwrap_or(""))
+                .into_owned(),
+            None => l.reason.clone().unwrap_or_default(),
+        };
+        writeln!(out, "  {} {:<12} {word} {reason}", l.id, l.slug)?;
     }
     if !d.unblock.is_empty() {
-        writeln!(out, "\n{}", "To run more here".bold())?;
+        writeln!(out, "\n{}", tr("To run more here").bold())?;
         for u in &d.unblock {
-            writeln!(out, "  - {u}")?;
+            writeln!(out, "  - {}", t.text(u))?;
         }
     }
     Ok(())

@@ -25,6 +25,17 @@ pub enum Readiness {
     None,
 }
 
+/// The word `lab list` and `lab doctor` show for a readiness, in the
+/// current language.
+pub fn readiness_word(r: Readiness) -> &'static str {
+    use lab_kit::i18n::tr;
+    match r {
+        Readiness::Full => tr("full"),
+        Readiness::Partial => tr("partial"),
+        Readiness::None => tr("none"),
+    }
+}
+
 /// Whether `decl` can run here, and if not fully, why (the reason of the
 /// first step that cannot run, as the lab would report it).
 pub fn readiness(decl: &LabDecl, caller: &Caller, env: &Environment) -> (Readiness, Option<String>) {

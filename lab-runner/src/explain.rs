@@ -22,6 +22,21 @@ pub fn look() -> Look {
     }
 }
 
+/// A lab's lesson in the current language: its `explain.ja.md` in
+/// Japanese, or the English with a one-line note where there is none yet.
+pub fn lesson(lab: &lab_kit::LabDecl) -> String {
+    use lab_kit::i18n::{Lang, current, tr};
+    match (current(), lab.i18n.ja_explanation) {
+        (Lang::En, _) => lab.explanation.to_string(),
+        (Lang::Ja, Some(ja)) => ja.to_string(),
+        (Lang::Ja, None) => format!(
+            "> {}\n\n{}",
+            tr("This lesson has no Japanese translation yet; here is the English."),
+            lab.explanation
+        ),
+    }
+}
+
 /// Print a lab's explanation, through the pager unless `no_pager`.
 pub fn show(markdown: &str, no_pager: bool) -> std::io::Result<()> {
     let text = render(markdown, &look());

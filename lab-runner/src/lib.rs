@@ -12,6 +12,7 @@ pub mod env;
 pub mod exercise;
 pub mod explain;
 pub mod formats;
+pub mod i18n;
 pub mod manpage;
 pub mod markdown;
 pub mod matrix;

@@ -174,7 +174,8 @@ impl Human {
             Event::StepStart { .. } => self.step_started = Some(Instant::now()),
             Event::StepEnd { .. } => {
                 if let Some(t) = self.step_started.take() {
-                    let took = format!("took {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+                    let ms = format!("{:.1}", t.elapsed().as_secs_f64() * 1e3);
+                    let took = lab_kit::i18n::trf("took {ms} ms", &[&ms]);
                     let _ = writeln!(out, "        {}", took.dimmed());
                 }
             }
@@ -189,7 +190,7 @@ impl Human {
             return;
         }
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "  {}", "stderr of the lab:".dimmed());
+        let _ = writeln!(out, "  {}", lab_kit::i18n::tr("stderr of the lab:").dimmed());
         for line in text.lines() {
             let _ = writeln!(out, "      {}", line.dimmed());
         }
@@ -222,7 +223,11 @@ fn go_ahead(decl: &LabDecl, index: usize) -> bool {
     print!(
         "      {} {}",
         "⏸".bold(),
-        format!("Enter runs step {}/{}, q stops: ", index + 1, decl.steps.len()).dimmed()
+        lab_kit::i18n::trf(
+            "Enter runs step {n}/{total}, q stops: ",
+            &[&(index + 1), &decl.steps.len()]
+        )
+        .dimmed()
     );
     let _ = std::io::stdout().flush();
     let stdin = std::io::stdin();
@@ -309,7 +314,7 @@ pub fn run_one_paced(
     };
     let exe = match lab_exe() {
         Ok(p) => p,
-        Err(e) => return broken(report, format!("cannot find the lab executable: {e}"), start),
+        Err(e) => return broken(report, lab_kit::tr!("cannot find the lab executable: {e}"), start),
     };
     let rerun_exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("lab"));
     let mut cmd = Command::new(&exe);
@@ -332,12 +337,12 @@ pub fn run_one_paced(
             use nix::fcntl::{FcntlArg, FdFlag, fcntl};
             use std::os::fd::AsRawFd;
             if let Err(e) = fcntl(&theirs, FcntlArg::F_SETFD(FdFlag::empty())) {
-                return broken(report, format!("cannot pace the lab (fcntl): {e}"), start);
+                return broken(report, lab_kit::tr!("cannot pace the lab (fcntl): {e}"), start);
             }
             cmd.env(lab_kit::pace::ENV, theirs.as_raw_fd().to_string());
             Some((ours, theirs))
         }
-        Some(Err(e)) => return broken(report, format!("cannot pace the lab (socketpair): {e}"), start),
+        Some(Err(e)) => return broken(report, lab_kit::tr!("cannot pace the lab (socketpair): {e}"), start),
     };
     let spawned = cmd.spawn();
     let pace = pace.map(|(ours, theirs)| {
@@ -346,7 +351,7 @@ pub fn run_one_paced(
     });
     let mut child = match spawned {
         Ok(c) => c,
-        Err(e) => return broken(report, format!("cannot start {}: {e}", exe.display()), start),
+        Err(e) => return broken(report, lab_kit::tr!("cannot start {}: {e}", exe.display()), start),
     };
     let (tx, rx) = mpsc::channel();
     if let Some(reader) = pace.as_ref().and_then(|p| p.try_clone().ok()) {
@@ -402,12 +407,12 @@ pub fn run_one_paced(
     let mut exited_at: Option<Instant> = None;
     loop {
         if lab_kit::sys::interrupted() {
-            problem = Some("interrupted by a signal; the lab was stopped".into());
+            problem = Some(lab_kit::tr!("interrupted by a signal; the lab was stopped"));
             break;
         }
         let now = Instant::now();
         if now >= deadline {
-            problem = Some(format!("timed out after {}s and was killed", timeout.as_secs()));
+            problem = Some(lab_kit::tr!("timed out after {}s and was killed", timeout.as_secs()));
             break;
         }
         if exited_at.is_some_and(|t| now.duration_since(t) > Duration::from_secs(1)) {
@@ -473,8 +478,8 @@ pub fn run_one_paced(
     }
     if report.status.is_none() && problem.is_none() {
         problem = Some(match status {
-            Ok(s) => format!("the lab process ended ({s}) before reporting its end"),
-            Err(e) => format!("cannot wait for the lab process: {e}"),
+            Ok(s) => lab_kit::tr!("the lab process ended ({s}) before reporting its end"),
+            Err(e) => lab_kit::tr!("cannot wait for the lab process: {e}"),
         });
     }
     match problem {
@@ -599,11 +604,14 @@ pub fn run_all_paced(
 /// The summary table at the end of a human run.
 pub fn print_summary(report: &RunReport, out: &mut impl Write) -> std::io::Result<()> {
     use colored::Colorize;
+    use lab_kit::i18n::{Translator, tr, trf};
     writeln!(out)?;
-    writeln!(out, "{}", "Summary".bold())?;
+    writeln!(out, "{}", tr("Summary").bold())?;
     for lab in &report.labs {
         let status = lab.status.unwrap_or(Status::Error);
-        let note = lab.reason.as_deref().unwrap_or("");
+        let note = Translator::for_slug(&lab.slug)
+            .text(lab.reason.as_deref().unwrap_or(""))
+            .into_owned();
         writeln!(
             out,
             "  {:<3} {:<12} {}{} {:>6}ms  {}",
@@ -616,14 +624,13 @@ pub fn print_summary(report: &RunReport, out: &mut impl Write) -> std::io::Resul
         )?;
     }
     let s = &report.summary;
+    let counts = trf(
+        "{pass} pass, {fail} fail, {skip} skip, {unsupported} unsupported, {error} error",
+        &[&s.pass, &s.fail, &s.skip, &s.unsupported, &s.error],
+    );
     writeln!(
         out,
-        "\n  {} pass, {} fail, {} skip, {} unsupported, {} error{}",
-        s.pass,
-        s.fail,
-        s.skip,
-        s.unsupported,
-        s.error,
-        if report.interrupted { " (interrupted)" } else { "" }
+        "\n  {counts}{}",
+        if report.interrupted { tr(" (interrupted)") } else { "" }
     )
 }

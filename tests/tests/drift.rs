@@ -142,3 +142,19 @@ fn unsafe_is_allowed_in_the_kit_syscall_module_only() {
         "unsafe allowed outside labs/kit/src/sys.rs: {offenders:?}"
     );
 }
+
+/// Each lab's Japanese catalog sits in its folder and is the one its
+/// declaration embeds (its lesson in Japanese: `tests/tests/i18n.rs`).
+#[test]
+fn every_lab_declares_its_japanese_catalog() {
+    for lab in LABS {
+        let path = Path::new(ROOT).join(format!("labs/{}/ja.po", lab.full_id()));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(
+            lab.i18n.ja_po,
+            text,
+            "{}: LabDecl.i18n.ja_po is not its ja.po",
+            lab.full_id()
+        );
+    }
+}

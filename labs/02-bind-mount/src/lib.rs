@@ -16,6 +16,10 @@ pub static LAB: LabDecl = LabDecl {
     rootless: Rootless::EnterUserns,
     steps: &[SETUP, BIND, SUBMOUNTS, READONLY, UNMOUNT],
     explanation: include_str!("../explain.md"),
+    i18n: LabI18n {
+        ja_po: include_str!("../ja.po"),
+        ja_explanation: None,
+    },
     run,
 };
 

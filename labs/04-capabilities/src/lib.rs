@@ -29,6 +29,10 @@ pub static LAB: LabDecl = LabDecl {
         NO_NEW_PRIVS,
     ],
     explanation: include_str!("../explain.md"),
+    i18n: LabI18n {
+        ja_po: include_str!("../ja.po"),
+        ja_explanation: None,
+    },
     run,
 };
 

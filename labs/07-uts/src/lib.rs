@@ -13,6 +13,10 @@ pub static LAB: LabDecl = LabDecl {
     rootless: Rootless::EnterUserns,
     steps: &[HOST, UNSHARE, HOST_UNTOUCHED, LIFETIME],
     explanation: include_str!("../explain.md"),
+    i18n: LabI18n {
+        ja_po: include_str!("../ja.po"),
+        ja_explanation: None,
+    },
     run,
 };
 

@@ -17,6 +17,10 @@ pub static LAB: LabDecl = LabDecl {
     rootless: Rootless::EnterUserns,
     steps: &[UNSHARE, FIRST_CHILD, OWN_PROC, INIT_EXITS],
     explanation: include_str!("../explain.md"),
+    i18n: LabI18n {
+        ja_po: include_str!("../ja.po"),
+        ja_explanation: None,
+    },
     run,
 };
 

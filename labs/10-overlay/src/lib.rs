@@ -26,6 +26,10 @@ pub static LAB: LabDecl = LabDecl {
     rootless: Rootless::EnterUserns,
     steps: &[SETUP, MOUNT, READ, COPY_UP, WHITEOUT, OPAQUE, COMMIT, ORDER],
     explanation: include_str!("../explain.md"),
+    i18n: LabI18n {
+        ja_po: include_str!("../ja.po"),
+        ja_explanation: None,
+    },
     run,
 };
 

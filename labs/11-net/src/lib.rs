@@ -24,6 +24,10 @@ pub static LAB: LabDecl = LabDecl {
     rootless: Rootless::EnterUserns,
     steps: &[EMPTY, LOOPBACK, NAMED, VETH],
     explanation: include_str!("../explain.md"),
+    i18n: LabI18n {
+        ja_po: include_str!("../ja.po"),
+        ja_explanation: None,
+    },
     run,
 };
 

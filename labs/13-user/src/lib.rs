@@ -16,6 +16,10 @@ pub static LAB: LabDecl = LabDecl {
     rootless: Rootless::Manual,
     steps: &[CALLER, CREATE, MAP, POWERLESS, OWN_NS],
     explanation: include_str!("../explain.md"),
+    i18n: LabI18n {
+        ja_po: include_str!("../ja.po"),
+        ja_explanation: None,
+    },
     run,
 };
 

@@ -26,6 +26,10 @@ pub static LAB: LabDecl = LabDecl {
     rootless: Rootless::Manual,
     steps: &[LAYOUT, CREATE, PIDS, MEMORY, CPU, FREEZE, KILL, CLEANUP],
     explanation: include_str!("../explain.md"),
+    i18n: LabI18n {
+        ja_po: include_str!("../ja.po"),
+        ja_explanation: None,
+    },
     run,
 };
 

@@ -41,6 +41,10 @@ pub static LAB: LabDecl = LabDecl {
     rootless: Rootless::Manual,
     steps: &[NAMESPACES, ROOTFS, PIVOT, IDENTITY, LIMITS, RESTRICT, EXEC],
     explanation: include_str!("../explain.md"),
+    i18n: LabI18n {
+        ja_po: include_str!("../ja.po"),
+        ja_explanation: None,
+    },
     run,
 };
 

@@ -23,6 +23,8 @@ pub struct LabDecl {
     pub steps: &'static [StepDecl],
     /// The lesson text (Markdown), shown by `lab explain` and included by the book.
     pub explanation: &'static str,
+    /// Its Japanese: the catalog of its texts and the translated lesson.
+    pub i18n: crate::i18n::LabI18n,
     /// The lab itself.
     pub run: fn(&mut Lab) -> Result<(), Halt>,
 }

@@ -189,7 +189,7 @@ impl Environment {
             cgroup_mode: crate::cgroup::CgroupMode::detect().as_str().into(),
             euid: caller.euid,
             real_root: caller.is_real_root(),
-            userns: "not probed".into(),
+            userns: crate::tr!("not probed"),
             userns_blocker: None,
             capabilities,
             seccomp,
@@ -269,7 +269,7 @@ impl Environment {
             Errno::EPERM | Errno::EACCES => self.refusal_reason(call),
             Errno::ENOSYS => Some(if self.seccomp_filtered() {
                 Why::new(
-                    format!(
+                    crate::tr!(
                         "a seccomp filter answered {} with ENOSYS, as if the kernel lacked it: {}",
                         call.name,
                         call.call()
@@ -278,7 +278,7 @@ impl Environment {
                 )
             } else {
                 Why::new(
-                    format!(
+                    crate::tr!(
                         "this kernel has no {} system call (ENOSYS from {})",
                         call.name,
                         call.call()
@@ -291,7 +291,7 @@ impl Environment {
                 .find(|k| !Path::new(&format!("/proc/self/ns/{k}")).exists())
                 .map(|k| {
                     Why::new(
-                        format!("this kernel has no {k} namespaces (EINVAL from {})", call.call()),
+                        crate::tr!("this kernel has no {k} namespaces (EINVAL from {})", call.call()),
                         "a newer kernel has them",
                     )
                 }),
@@ -314,11 +314,11 @@ impl Environment {
             })
             .collect();
         Why::new(
-            format!(
+            crate::tr!(
                 "a namespace limit is reached ({from}), here or in an enclosing user namespace such as a container's ({} here)",
                 read.join(", ")
             ),
-            format!(
+            crate::tr!(
                 "raise it where it is set: sudo sysctl -w user.max_{}_namespaces=10000",
                 kinds[0]
             ),
@@ -362,7 +362,7 @@ impl Environment {
         let makes_userns = call.namespace_kinds().contains(&"user");
         if makes_userns && !self.real_root && self.sysctl("kernel.unprivileged_userns_clone") == Some("0") {
             return Some(Why::new(
-                format!(
+                crate::tr!(
                     "unprivileged user namespaces are disabled (sysctl kernel.unprivileged_userns_clone = 0): {} = -1 {errno}",
                     call.call()
                 ),
@@ -382,7 +382,7 @@ impl Environment {
         if self.seccomp_filtered() {
             let n = self.seccomp.filters.map_or_else(|| "a".to_string(), |n| n.to_string());
             return Some(Why::new(
-                format!(
+                crate::tr!(
                     "a seccomp filter refused {} ({errno}): {}; this process runs under {n} seccomp filter(s) (Seccomp: 2 in /proc/self/status)",
                     call.name,
                     call.call()
@@ -401,7 +401,7 @@ impl Environment {
         if call.errno == Errno::EACCES && confined {
             let modules = self.lsm.modules.as_ref().map_or_else(|| "?".into(), |m| m.join(","));
             return Some(Why::new(
-                format!(
+                crate::tr!(
                     "the security module refused {} (EACCES): this process is confined (label {}, modules {modules})",
                     call.call(),
                     self.lsm.label.as_deref().unwrap_or("?")
@@ -446,7 +446,7 @@ impl Why {
 
 impl std::fmt::Display for Why {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}; {}", self.cause, self.fix)
+        f.write_str(&crate::tr!("{}; {}", self.cause, self.fix))
     }
 }
 
@@ -455,13 +455,13 @@ fn limit_zero(kind: &str, from: Option<&str>) -> Why {
     let from = from.map(|f| format!(": {f}")).unwrap_or_default();
     if kind == "user" {
         Why::new(
-            format!("user namespaces are disabled (sysctl user.max_user_namespaces = 0){from}"),
+            crate::tr!("user namespaces are disabled (sysctl user.max_user_namespaces = 0){from}"),
             "enable them: sudo sysctl -w user.max_user_namespaces=10000, or run as root",
         )
     } else {
         Why::new(
-            format!("the user namespace limit for {kind} is 0 (sysctl user.max_{kind}_namespaces = 0){from}"),
-            format!("raise it: sudo sysctl -w user.max_{kind}_namespaces=10000"),
+            crate::tr!("the user namespace limit for {kind} is 0 (sysctl user.max_{kind}_namespaces = 0){from}"),
+            crate::tr!("raise it: sudo sysctl -w user.max_{kind}_namespaces=10000"),
         )
     }
 }
@@ -478,7 +478,7 @@ pub fn container_signs(initial_userns: bool) -> Vec<String> {
         signs.push(format!("/run/systemd/container says {c}"));
     }
     if let Ok(c) = std::env::var("container") {
-        signs.push(format!("environment variable container={c}"));
+        signs.push(crate::tr!("environment variable container={c}"));
     }
     if !initial_userns {
         signs.push("not in the initial user namespace (/proc/self/uid_map maps a subrange)".into());
@@ -496,7 +496,7 @@ fn module_state(name: &str) -> (FeatureState, String) {
     if Path::new(&format!("/sys/module/{name}")).exists() {
         return (
             FeatureState::Available,
-            format!("module {name} is loaded (/sys/module/{name})"),
+            crate::tr!("module {name} is loaded (/sys/module/{name})"),
         );
     }
     let release = read_trimmed("/proc/sys/kernel/osrelease").unwrap_or_default();
@@ -512,23 +512,23 @@ fn module_state(name: &str) -> (FeatureState, String) {
     if lists("modules.builtin").as_deref().is_some_and(listed) {
         return (
             FeatureState::Available,
-            format!("built into the kernel ({dir}/modules.builtin)"),
+            crate::tr!("built into the kernel ({dir}/modules.builtin)"),
         );
     }
     match lists("modules.dep") {
         Some(dep) if listed(&dep) => (
             FeatureState::Loadable,
-            format!("module {name} is not loaded; load it: sudo modprobe {name}"),
+            crate::tr!("module {name} is not loaded; load it: sudo modprobe {name}"),
         ),
         Some(_) => (
             FeatureState::Missing,
-            format!(
+            crate::tr!(
                 "this kernel has no {name} module ({dir}/modules.dep does not list it); a kernel built with it is needed"
             ),
         ),
         None => (
             FeatureState::Unknown,
-            format!(
+            crate::tr!(
                 "module {name} is not loaded and {dir} has no module lists; if it is a module: sudo modprobe {name}"
             ),
         ),
@@ -560,13 +560,13 @@ fn probe_veth(real_root: bool) -> Option<(FeatureState, String)> {
     Some(match line.as_str() {
         "ok" => (
             FeatureState::Available,
-            "a veth pair was made in a throwaway network namespace".into(),
+            crate::tr!("a veth pair was made in a throwaway network namespace"),
         ),
         errno => match module_state("veth") {
             (FeatureState::Loadable, detail) => (FeatureState::Loadable, detail),
             _ => (
                 FeatureState::Missing,
-                format!(
+                crate::tr!(
                     "making a veth pair in a throwaway network namespace failed ({errno}): this kernel has no veth driver; try: sudo modprobe veth"
                 ),
             ),
@@ -582,7 +582,7 @@ fn filesystem_state(name: &str, filesystems: &str) -> (FeatureState, String) {
     match module_state(name) {
         (FeatureState::Available, _) | (FeatureState::Unknown, _) => (
             FeatureState::Missing,
-            format!("this kernel has no {name} filesystem (not in /proc/filesystems); try: sudo modprobe {name}"),
+            crate::tr!("this kernel has no {name} filesystem (not in /proc/filesystems); try: sudo modprobe {name}"),
         ),
         other => other,
     }
@@ -597,10 +597,10 @@ fn syscall_state(name: &str, res: nix::Result<()>, filtered: bool) -> (FeatureSt
                 "{name} answers ENOSYS under this process's seccomp filter (Docker's answers clone3 so); the kernel may still have it"
             ),
         ),
-        Err(Errno::ENOSYS) => (FeatureState::Missing, format!("this kernel has no {name} (ENOSYS)")),
+        Err(Errno::ENOSYS) => (FeatureState::Missing, crate::tr!("this kernel has no {name} (ENOSYS)")),
         Err(Errno::EINVAL) if name == "close_range" => (
             FeatureState::Missing,
-            "close_range has no CLOSE_RANGE_CLOEXEC here (EINVAL: Linux 5.11+)".into(),
+            crate::tr!("close_range has no CLOSE_RANGE_CLOEXEC here (EINVAL: Linux 5.11+)"),
         ),
         Err(e) => (
             FeatureState::Refused,
@@ -613,10 +613,10 @@ fn syscall_state(name: &str, res: nix::Result<()>, filtered: bool) -> (FeatureSt
 /// cgroup has none, so the caller's own or one below the root).
 fn cgroup_kill_state() -> (FeatureState, String) {
     let Ok(layout) = crate::cgroup::Layout::read() else {
-        return (FeatureState::Unknown, "the cgroup layout is unreadable".into());
+        return (FeatureState::Unknown, crate::tr!("the cgroup layout is unreadable"));
     };
     let Some(v2) = layout.v2() else {
-        return (FeatureState::Missing, "no cgroup v2 hierarchy is mounted".into());
+        return (FeatureState::Missing, crate::tr!("no cgroup v2 hierarchy is mounted"));
     };
     let own = crate::cgroup::cgroup_of(crate::proc::Who::This, v2)
         .ok()
@@ -634,10 +634,10 @@ fn cgroup_kill_state() -> (FeatureState, String) {
     match looked.first() {
         None => (
             FeatureState::Unknown,
-            format!("no cgroup below the root of {} to look in", v2.mount.display()),
+            crate::tr!("no cgroup below the root of {} to look in", v2.mount.display()),
         ),
         Some(_) if looked.iter().any(|d| d.join("cgroup.kill").exists()) => {
-            (FeatureState::Available, "a v2 cgroup has cgroup.kill".into())
+            (FeatureState::Available, crate::tr!("a v2 cgroup has cgroup.kill"))
         }
         Some(d) => (
             FeatureState::Missing,

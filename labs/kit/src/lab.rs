@@ -302,7 +302,7 @@ impl Lab {
                         Err((st, r)) => (st, r),
                         Ok(()) => (
                             status,
-                            format!(
+                            crate::tr!(
                                 "needs step {} ({}), which did not run",
                                 halted_at + 1,
                                 self.decl.steps[halted_at].title
@@ -310,8 +310,8 @@ impl Lab {
                         ),
                     }
                 }
-                Status::Error => (Status::Error, "not reached: the lab broke".to_string()),
-                _ => (Status::Fail, format!("not reached: step {} failed", halted_at + 1)),
+                Status::Error => (Status::Error, crate::tr!("not reached: the lab broke")),
+                _ => (Status::Fail, crate::tr!("not reached: step {} failed", halted_at + 1)),
             };
             let rerun = (status == Status::Skip).then(|| rerun_command(self.decl));
             self.sink.emit(Event::StepEnd {
@@ -376,11 +376,11 @@ pub fn gate(p: Privilege, needs: &Needs, ctx: &GateCtx<'_>) -> Result<(), (Statu
             .map(drop)
             .map_err(|why| {
                 let why = if ctx.caller.is_root_without_sys_admin() {
-                    format!(
+                    crate::tr!(
                         "needs real root or a delegated cgroup subtree: this root process lacks CAP_SYS_ADMIN, and {why}; in Docker: docker run --privileged (a container's /sys/fs/cgroup is read-only otherwise)"
                     )
                 } else {
-                    format!("needs root or a delegated cgroup subtree: {why}")
+                    crate::tr!("needs root or a delegated cgroup subtree: {why}")
                 };
                 (Status::Skip, why)
             }),
@@ -466,20 +466,22 @@ pub fn rerun_command(decl: &LabDecl) -> String {
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| format!("lab-{}-{}", decl.id, decl.slug));
-    format!("sudo {exe}")
+    crate::tr!("sudo {exe}")
 }
 
 /// Why a requirement is not met on this kernel, if it is not.
 pub fn requirement_missing(r: &Requirement) -> Option<String> {
     match *r {
         Requirement::Namespace(kind) => (!std::path::Path::new(&format!("/proc/self/ns/{kind}")).exists())
-            .then(|| format!("this kernel has no {kind} namespace (/proc/self/ns/{kind} is missing)")),
+            .then(|| crate::tr!("this kernel has no {kind} namespace (/proc/self/ns/{kind} is missing)")),
         Requirement::Kernel(major, minor) => {
             let v = procfs::KernelVersion::current().ok()?;
             ((u32::from(v.major), u32::from(v.minor)) < (major, minor)).then(|| {
-                format!(
+                crate::tr!(
                     "needs Linux {major}.{minor} or newer; this is {}.{}.{}",
-                    v.major, v.minor, v.patch
+                    v.major,
+                    v.minor,
+                    v.patch
                 )
             })
         }
@@ -532,14 +534,14 @@ pub fn run_lab(decl: &'static LabDecl, format: Format) -> LabReport {
             Rootless::EnterUserns => match privilege::enter_userns_as_root() {
                 Ok(said) => {
                     setup = said;
-                    setup.push("the lab now runs as root inside its own user namespace".into());
+                    setup.push(crate::tr!("the lab now runs as root inside its own user namespace"));
                     lab.mode = Mode::Rootless;
                     // Made is not usable: a security module may refuse every
                     // privileged call in it.
                     match privilege::probe_privileged_call() {
                         Ok(None) => {}
                         Ok(Some(line)) => {
-                            setup.push(format!(
+                            setup.push(crate::tr!(
                                 "a child tried a privileged call in it: {line}; the steps that need one cannot run"
                             ));
                             lab.mode = Mode::Restricted;
@@ -647,7 +649,7 @@ pub fn exit_code(report: &LabReport) -> u8 {
 /// namespace: say both, and the Docker options that grant them.
 fn without_sys_admin(caller: &Caller, blocker: &Why) -> String {
     if caller.is_root_without_sys_admin() {
-        format!(
+        crate::tr!(
             "needs CAP_SYS_ADMIN or a user namespace: this root process lacks CAP_SYS_ADMIN, and {}; in Docker: {}",
             blocker.cause,
             crate::environment::DOCKER_FLAGS

@@ -20,6 +20,7 @@ pub mod error;
 pub mod event;
 pub mod exec;
 pub mod exercise;
+pub mod i18n;
 pub mod inspect;
 pub mod ipc;
 pub mod lab;
@@ -55,6 +56,7 @@ pub mod prelude {
     pub use crate::child::{self, Child, ChildCtx, Cue};
     pub use crate::decl::{LabDecl, Mechanism, Needs, Privilege, Requirement, Rootless, StepDecl};
     pub use crate::exec::{self, Program};
+    pub use crate::i18n::LabI18n;
     pub use crate::lab::{Halt, Lab, Step};
     pub use crate::narrate::Narrate;
     pub use crate::op::{self, Arg, Op};
@@ -140,8 +142,13 @@ pub fn main(decl: &'static LabDecl) -> ExitCode {
         }
     };
     args.color.apply();
+    if args.format == Format::Human {
+        i18n::register_labs(&[decl]);
+        i18n::set(i18n::from_env());
+    }
     if args.explain {
-        println!("{}", decl.explanation);
+        let ja = decl.i18n.ja_explanation.filter(|_| i18n::current() == i18n::Lang::Ja);
+        println!("{}", ja.unwrap_or(decl.explanation));
         return ExitCode::SUCCESS;
     }
     let report = lab::run_lab(decl, args.format);

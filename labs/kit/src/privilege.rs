@@ -101,12 +101,12 @@ impl Caller {
     pub fn missing_caps(&self, caps: &[caps::Capability], still_initial: bool) -> String {
         let names = caps.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", ");
         if !self.initial_userns {
-            "needs root in the initial user namespace; this process is inside a user namespace".into()
+            crate::tr!("needs root in the initial user namespace; this process is inside a user namespace")
         } else if self.euid != 0 {
             // Not the uid itself: reports must read the same for every user.
-            "needs root; this process runs as an unprivileged user".into()
+            crate::tr!("needs root; this process runs as an unprivileged user")
         } else if caps.is_empty() {
-            "needs CAP_SYS_ADMIN in the initial user namespace; this root process lacks it".into()
+            crate::tr!("needs CAP_SYS_ADMIN in the initial user namespace; this root process lacks it")
         } else if !self.has_all(caps) {
             let lacks: Vec<String> = caps
                 .iter()
@@ -117,17 +117,17 @@ impl Caller {
                 .iter()
                 .map(|c| format!("--cap-add {}", c.trim_start_matches("CAP_")))
                 .collect();
-            format!(
+            crate::tr!(
                 "needs {names} in the initial user namespace; this root process lacks {} (in a container: docker run {})",
                 lacks.join(", "),
                 add.join(" ")
             )
         } else if !still_initial {
-            format!(
+            crate::tr!(
                 "needs {names} in the initial user namespace, which this lab left for a user namespace of its own (its other steps need one: this root process lacks CAP_SYS_ADMIN); run them as real root"
             )
         } else {
-            format!("needs {names} in the initial user namespace")
+            crate::tr!("needs {names} in the initial user namespace")
         }
     }
 }
@@ -171,16 +171,16 @@ pub fn userns_blocker(failed: &Refused, env: &Environment) -> Why {
     match (creating, env.why(failed)) {
         (true, Some(why)) => why,
         (false, Some(why)) => Why::new(
-            format!("a user namespace can be made here, but not used: {}", why.cause),
+            crate::tr!("a user namespace can be made here, but not used: {}", why.cause),
             why.fix,
         ),
         (true, None) => Why::new(
             match failed.errno {
-                Errno::EPERM => format!(
+                Errno::EPERM => crate::tr!(
                     "creating a user namespace is refused ({} = -1 EPERM): a seccomp filter or security module may forbid it, as container runtimes do by default",
                     failed.call()
                 ),
-                e => format!(
+                e => crate::tr!(
                     "creating a user namespace failed: {} = -1 {}",
                     failed.call(),
                     crate::narrate::errno_text(e)
@@ -189,7 +189,7 @@ pub fn userns_blocker(failed: &Refused, env: &Environment) -> Why {
             "run as root",
         ),
         (false, None) => Why::new(
-            format!(
+            crate::tr!(
                 "a user namespace can be made here, but {} = -1 {} in it: privileged calls in a new user namespace are refused (a security module may forbid them)",
                 failed.call(),
                 crate::narrate::errno_text(failed.errno)
@@ -297,7 +297,7 @@ pub(crate) fn in_child(f: impl FnOnce() -> String) -> Result<Option<String>, Str
             let _ = std::io::Read::read_to_string(&mut std::fs::File::from(r), &mut line);
             match waitpid(pid, None) {
                 Ok(nix::sys::wait::WaitStatus::Exited(_, 0)) => Ok((!line.is_empty()).then_some(line)),
-                other => Err(format!("the user namespace probe ended unexpectedly: {other:?}")),
+                other => Err(crate::tr!("the user namespace probe ended unexpectedly: {other:?}")),
             }
         }
         Err(e) => Err(format!("{e}")),

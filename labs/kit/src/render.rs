@@ -13,6 +13,7 @@ use textwrap::{WordSeparator, WordSplitter, WrapAlgorithm};
 use unicode_width::UnicodeWidthChar;
 
 use crate::event::{Event, Status};
+use crate::i18n::{Translator, pad, tr};
 
 /// When to colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -57,6 +58,8 @@ pub struct Renderer {
     counts: [usize; 5],
     /// Columns of the terminal on stdout, or `None` for a pipe or a file.
     columns: Option<usize>,
+    /// The lab's texts in the current language (`crate::i18n`).
+    tr: Translator,
 }
 
 impl Default for Renderer {
@@ -108,6 +111,7 @@ impl Renderer {
             steps: 0,
             counts: [0; 5],
             columns,
+            tr: Translator::default(),
         }
     }
 
@@ -125,28 +129,35 @@ impl Renderer {
     pub fn render(&mut self, e: &Event, out: &mut impl Write) -> std::io::Result<()> {
         match e {
             Event::LabStart {
-                id, title, mode, steps, ..
+                id,
+                slug,
+                title,
+                mode,
+                steps,
             } => {
+                self.tr = Translator::for_slug(slug);
+                let title = self.tr.text(title);
                 self.steps = *steps;
                 self.counts = [0; 5];
                 writeln!(out)?;
                 writeln!(
                     out,
                     "{} {}  {}",
-                    format!("Lab {id}").bold().cyan(),
+                    crate::i18n::trf("Lab {id}", &[id]).bold().cyan(),
                     title.bold(),
                     format!("[{mode}]").dimmed()
                 )?;
                 let rule = self.columns.map_or(RULE, |c| c.min(RULE));
                 writeln!(out, "{}", "─".repeat(rule).dimmed())?;
             }
-            Event::Setup { text } => writeln!(out, "  {} {}", "setup".dimmed(), text.blue())?,
+            Event::Setup { text } => writeln!(out, "  {} {}", tr("setup").dimmed(), self.tr.text(text).blue())?,
             Event::StepStart {
                 index,
                 title,
                 why,
                 privilege,
             } => {
+                let (title, why) = (self.tr.text(title), self.tr.text(why));
                 writeln!(out)?;
                 writeln!(
                     out,
@@ -156,7 +167,7 @@ impl Renderer {
                     title.bold(),
                     format!("({privilege})").dimmed()
                 )?;
-                for line in wrap(why, self.width_after(INDENT.len())) {
+                for line in wrap(&why, self.width_after(INDENT.len())) {
                     writeln!(out, "{INDENT}{}", line.italic())?;
                 }
             }
@@ -166,38 +177,44 @@ impl Renderer {
                     serde_json::Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
-                writeln!(out, "{INDENT}{} {}: {}", "·".dimmed(), name, v)?
+                writeln!(out, "{INDENT}{} {}: {}", "·".dimmed(), self.tr.text(name), v)?
             }
-            Event::Check { name, ok: true, .. } => writeln!(out, "{INDENT}{} {name}", "✓".green().bold())?,
+            Event::Check { name, ok: true, .. } => {
+                writeln!(out, "{INDENT}{} {}", "✓".green().bold(), self.tr.text(name))?
+            }
             Event::Check {
                 name,
                 ok: false,
                 expected,
                 actual,
             } => {
-                writeln!(out, "{INDENT}{} {name}", "✗".red().bold())?;
-                writeln!(out, "{INDENT}    expected: {}", expected.green())?;
-                writeln!(out, "{INDENT}    actual:   {}", actual.red())?;
+                writeln!(out, "{INDENT}{} {}", "✗".red().bold(), self.tr.text(name))?;
+                let (e, a) = (tr("expected:"), tr("actual:"));
+                let w = crate::i18n::width(e).max(crate::i18n::width(a));
+                writeln!(out, "{INDENT}    {} {}", pad(e, w), expected.green())?;
+                writeln!(out, "{INDENT}    {} {}", pad(a, w), actual.red())?;
             }
             Event::Note { text } => {
+                let text = self.tr.text(text);
+                let word = tr("note");
                 // Runs of spaces mean columns (a table): keep them as they are.
                 let lines = if text.contains("  ") {
                     text.lines().map(String::from).collect()
                 } else {
-                    wrap(text, self.width_after(INDENT.len() + "note ".len()))
+                    wrap(&text, self.width_after(INDENT.len() + crate::i18n::width(word) + 1))
                 };
                 for line in lines {
-                    writeln!(out, "{INDENT}{} {}", "note".dimmed(), line)?;
+                    writeln!(out, "{INDENT}{} {}", word.dimmed(), line)?;
                 }
             }
             Event::StepEnd { status, reason, rerun } => {
                 self.counts[idx(*status)] += 1;
                 match reason {
-                    Some(r) => writeln!(out, "{INDENT}→ {}: {r}", status_word(*status))?,
+                    Some(r) => writeln!(out, "{INDENT}→ {}: {}", status_word(*status), self.tr.text(r))?,
                     None => writeln!(out, "{INDENT}→ {}", status_word(*status))?,
                 }
                 if let Some(cmd) = rerun {
-                    writeln!(out, "{INDENT}  re-run with privilege: {}", cmd.bold())?;
+                    writeln!(out, "{INDENT}  {} {}", tr("re-run with privilege:"), cmd.bold())?;
                 }
             }
             Event::LabEnd { status, reason } => {
@@ -210,9 +227,15 @@ impl Renderer {
                     .filter(|(n, _)| **n > 0)
                     .map(|(n, w)| format!("{n} {w}"))
                     .collect();
-                write!(out, "  result: {}  ({})", status_word(*status), parts.join(", "))?;
+                write!(
+                    out,
+                    "  {} {}  ({})",
+                    tr("result:"),
+                    status_word(*status),
+                    parts.join(", ")
+                )?;
                 if let Some(r) = reason {
-                    write!(out, ": {r}")?;
+                    write!(out, ": {}", self.tr.text(r))?;
                 }
                 writeln!(out)?;
             }

@@ -100,8 +100,15 @@ impl Mode {
 pub fn command(argv: &[String]) -> Command {
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]).env_remove("CONTAINER_LABS_RERUN");
+    // Output must not depend on the tester's locale (`lab` reads these).
+    for var in LOCALE_VARS {
+        cmd.env_remove(var);
+    }
     cmd
 }
+
+/// The variables `lab` chooses its language from.
+pub const LOCALE_VARS: [&str; 3] = ["LC_ALL", "LC_MESSAGES", "LANG"];
 
 /// The same command, run under another hostname (in a UTS namespace of its
 /// own), another TMPDIR and another working directory.

@@ -101,7 +101,7 @@ pub fn delegated_subtree(layout: &Layout) -> Result<(PathBuf, String), String> {
         }
     }
     best.ok_or_else(|| {
-        format!(
+        crate::tr!(
             "no cgroup v2 subtree is delegated to this user: it may write neither its own cgroup under {} nor a parent of it \
              (a systemd user session delegates one: `systemd-run --user --scope -p Delegate=yes ...`)",
             h.mount.display()
@@ -132,7 +132,7 @@ impl RunGuard {
         };
         guard.swept = guard.sweep();
         if guard.swept > 0 {
-            n.note(format!(
+            n.note(crate::tr!(
                 "removed {} cgroup(s) left by an earlier run that was killed",
                 guard.swept
             ));
@@ -239,7 +239,7 @@ impl RunGuard {
     ) -> Result<Group, CgroupError> {
         let what = controllers
             .first()
-            .map_or("this".to_string(), |c| format!("the {c} controller"));
+            .map_or("this".to_string(), |c| crate::tr!("the {c} controller"));
         if !self.in_scope(h) {
             return Err(Refusal::V1NeedsRoot {
                 what,
