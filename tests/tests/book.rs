@@ -990,7 +990,7 @@ fn merge_messages(pot: &str) {
     let pot_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("book-messages.pot");
     std::fs::write(&pot_path, pot).expect("the target folder is writable");
     let status = Command::new("msgmerge")
-        .args(["--quiet", "--update", "--backup=none", "--previous", "--no-location"])
+        .args(["--quiet", "--update", "--backup=none", "--previous"])
         .arg(catalog_path())
         .arg(&pot_path)
         .status()
@@ -1217,6 +1217,10 @@ fn book_builds_and_every_internal_link_resolves() {
         "the Japanese edition lacks or adds pages"
     );
     for page in &english {
+        // toc.html is the sidebar's frame, without a menu bar.
+        if page == Path::new("toc.html") {
+            continue;
+        }
         for (root, lang) in [(&dest, "en"), (&japanese, "ja")] {
             let html = read(&root.join(page));
             assert!(
