@@ -13,6 +13,8 @@ book=$(cd "$(dirname "$0")" && pwd)
 dest=$(realpath -m "${1:-$book/book}")
 mdbook build "$book" --dest-dir "$dest"
 # <html lang="ja"> and the translated catalog come from book.language;
-# site-url makes the 404 page's links point into /ja/.
+# site-url makes the 404 page's links point into /ja/; the title is the
+# Japanese one.
 MDBOOK_BOOK__LANGUAGE=ja MDBOOK_OUTPUT__HTML__SITE_URL=/ja/ \
+    MDBOOK_BOOK__TITLE="container-labs：Linux コンテナをカーネルの仕組み 1 つずつから" \
     mdbook build "$book" --dest-dir "$dest/ja"
