@@ -6,6 +6,8 @@
 #                 unless CHAPTER names another (CHAPTER=03-chroot)
 #   output.png    "Reading a lab's output": what a real run prints
 #   search.png    the search box, searching for "pivot_root"
+#   ja-chapter.png  the same chapter in the Japanese edition (ja/), with the
+#                 language switch; needs a CJK font (fonts-noto-cjk)
 # and check that the search really lists a result for pivot_root.
 #
 # Usage: [CHAPTER=NN-slug] [CHAPTER_HEIGHT=PX] book/screenshot.sh [OUTPUT-DIR]
@@ -27,15 +29,15 @@ if [ -z "$browser" ]; then
     echo "skipped: no chromium (Debian: apt-get install chromium)"
     exit 0
 fi
-if ! command -v mdbook >/dev/null; then
-    echo "skipped: no mdbook (cargo install mdbook --locked)"
+if ! command -v mdbook >/dev/null || ! command -v mdbook-gettext >/dev/null; then
+    echo "skipped: no mdbook or mdbook-gettext (cargo install mdbook --locked; cargo install mdbook-i18n-helpers --locked --version '^0.4')"
     exit 0
 fi
 
 mkdir -p target "$out"
 work=$(mktemp -d -p target book-screenshot.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-mdbook build book --dest-dir "$work/site" >/dev/null 2>&1 || mdbook build book --dest-dir "$work/site"
+book/build.sh "$work/site" >/dev/null 2>&1 || book/build.sh "$work/site"
 site="file://$(realpath "$work/site")"
 
 # A fresh profile per run; nothing that phones home. HOME and XDG_* point into
@@ -64,6 +66,10 @@ shoot toc 1000 "$site/index.html"
 shoot chapter "$chapter_height" "$site/labs/$chapter.html"
 shoot output 1400 "$site/reading-output.html"
 shoot search 1000 "$site/index.html?search=pivot_root"
+if ! fc-list 2>/dev/null | grep -qi "CJK"; then
+    echo "note: no CJK font (Debian: apt-get install fonts-noto-cjk): ja-chapter.png shows boxes"
+fi
+shoot ja-chapter "$chapter_height" "$site/ja/labs/$chapter.html"
 
 # The search results, as the page's own JavaScript fills them in.
 dom=$(chrome --dump-dom "$site/index.html?search=pivot_root")
