@@ -25,7 +25,7 @@ pub struct MatrixArgs {
     #[arg(long = "cgroup", value_enum, value_delimiter = ',')]
     pub cgroups: Vec<CgroupLayout>,
     /// Users, comma-separated: `root` or user ids (default root).
-    #[arg(long = "as", value_name = "root|UID", value_delimiter = ',', value_parser = guest_user)]
+    #[arg(long = "as", value_name = "root|UID[:undelegated]", value_delimiter = ',', value_parser = guest_user)]
     pub users: Vec<GuestUser>,
     /// A TOML file with `kernels`, `cgroups`, `users` and `jobs` (paths
     /// relative to the file); the command line adds to it.
@@ -359,7 +359,7 @@ fn configs(args: &MatrixArgs) -> Result<(Vec<Config>, u64), String> {
     }
     users.extend(args.users.iter().copied());
     if users.is_empty() {
-        users.push(GuestUser(None));
+        users.push(GuestUser::ROOT);
     }
     dedup(&mut kernels);
     dedup(&mut cgroups);
@@ -451,7 +451,11 @@ pub fn run(
                             "{}-{}-{}.json",
                             r.vm.kernel_release,
                             cfg.cgroup.as_str(),
-                            cfg.user.0.map_or("root".into(), |u| u.to_string())
+                            match (cfg.user.uid, cfg.user.delegated) {
+                                (None, _) => "root".to_string(),
+                                (Some(u), true) => u.to_string(),
+                                (Some(u), false) => format!("{u}-undelegated"),
+                            }
                         );
                         let written = std::fs::create_dir_all(dir).and_then(|()| {
                             std::fs::write(

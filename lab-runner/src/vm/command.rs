@@ -10,24 +10,48 @@ use crate::cli::{Cli, Command, RunFormat};
 
 /// Who runs the suite in the guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct GuestUser(pub Option<u32>);
+pub struct GuestUser {
+    /// None: root.
+    pub uid: Option<u32>,
+    /// Whether a user's cgroup v2 subtree is delegated to it, as systemd's
+    /// user session does; without (`UID:undelegated`, as after `su` or in
+    /// a test run as root that drops to the user) the user owns no cgroup.
+    pub delegated: bool,
+}
+
+impl GuestUser {
+    /// Root.
+    pub const ROOT: GuestUser = GuestUser {
+        uid: None,
+        delegated: false,
+    };
+}
 
 impl std::fmt::Display for GuestUser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            None => f.write_str("root"),
-            Some(u) => write!(f, "uid {u}"),
+        match (self.uid, self.delegated) {
+            (None, _) => f.write_str("root"),
+            (Some(u), true) => write!(f, "uid {u}"),
+            (Some(u), false) => write!(f, "uid {u} undelegated"),
         }
     }
 }
 
-/// `root`, `0` or a user id.
+/// `root`, `0`, a user id (a delegated cgroup subtree of its own), or
+/// `UID:undelegated` (none).
 pub fn guest_user(s: &str) -> Result<GuestUser, String> {
-    match s {
-        "root" | "0" => Ok(GuestUser(None)),
-        _ => match s.parse::<u32>() {
-            Ok(u) if u < u32::MAX => Ok(GuestUser(Some(u))),
-            _ => Err("`root` or a numeric user id (e.g. 65534)".into()),
+    let (uid, delegated) = match s.strip_suffix(":undelegated") {
+        Some(u) => (u, false),
+        None => (s, true),
+    };
+    match uid {
+        "root" | "0" if delegated => Ok(GuestUser::ROOT),
+        _ => match uid.parse::<u32>() {
+            Ok(u) if u > 0 && u < u32::MAX => Ok(GuestUser {
+                uid: Some(u),
+                delegated,
+            }),
+            _ => Err("`root`, a numeric user id (e.g. 65534) or `UID:undelegated`".into()),
         },
     }
 }
@@ -81,7 +105,7 @@ pub struct VmTarget {
     pub cgroup: CgroupLayout,
     /// Who runs the suite: root, or a user id (given a delegated cgroup v2
     /// subtree, as systemd gives a user session).
-    #[arg(long = "as", value_name = "root|UID", default_value = "root", value_parser = guest_user)]
+    #[arg(long = "as", value_name = "root|UID[:undelegated]", default_value = "root", value_parser = guest_user)]
     pub user: GuestUser,
     /// Options of the machine.
     #[command(flatten)]
@@ -146,7 +170,8 @@ impl MachineArgs {
         VmOptions {
             kernel,
             cgroup,
-            user: user.0,
+            user: user.uid,
+            delegated: user.delegated,
             memory_mb: self.memory,
             timeout: Duration::from_secs(self.timeout),
             boot_timeout: Duration::from_secs(self.boot_timeout),
@@ -291,9 +316,17 @@ mod tests {
 
     #[test]
     fn users_are_root_or_numbers() {
-        assert_eq!(guest_user("root"), Ok(GuestUser(None)));
-        assert_eq!(guest_user("0"), Ok(GuestUser(None)));
-        assert_eq!(guest_user("65534"), Ok(GuestUser(Some(65534))));
+        assert_eq!(guest_user("root"), Ok(GuestUser::ROOT));
+        assert_eq!(guest_user("0"), Ok(GuestUser::ROOT));
+        let nobody = |delegated| GuestUser {
+            uid: Some(65534),
+            delegated,
+        };
+        assert_eq!(guest_user("65534"), Ok(nobody(true)));
+        assert_eq!(guest_user("65534:undelegated"), Ok(nobody(false)));
+        assert_eq!(nobody(false).to_string(), "uid 65534 undelegated");
+        assert!(guest_user("root:undelegated").is_err());
+        assert!(guest_user("65534:").is_err());
         assert!(guest_user("nobody").is_err());
         assert!(guest_user("-1").is_err());
     }

@@ -44,6 +44,9 @@ pub struct GuestConfig {
     pub cgroup: String,
     /// The user to run the suite as: none for root.
     pub user: Option<u32>,
+    /// Whether the user's cgroup subtree is delegated to it.
+    #[serde(default)]
+    pub delegated: bool,
     /// Arguments after `lab run` (labs and run options, without `--format`).
     pub run_args: Vec<String>,
     /// Modules to load, in order (files `lab-vm/modules/NAME.ko`).
@@ -420,14 +423,17 @@ fn run_suite(cfg: &GuestConfig) -> (serde_json::Value, RunEnd) {
     let mut end = RunEnd::default();
     // Root runs in a session scope, a user in its delegated user@UID.service,
     // as on a systemd machine.
-    let cgroup = match cfg.user {
-        None => "user.slice/user-0.slice/session-1.scope".to_string(),
-        Some(u) => format!("user.slice/user-{u}.slice/user@{u}.service/app.slice/lab-run.scope"),
+    // Undelegated, the user runs in a login session's scope, which root owns.
+    let cgroup = match (cfg.user, cfg.delegated) {
+        (None, _) => "user.slice/user-0.slice/session-1.scope".to_string(),
+        (Some(u), true) => format!("user.slice/user-{u}.slice/user@{u}.service/app.slice/lab-run.scope"),
+        (Some(u), false) => format!("user.slice/user-{u}.slice/session-2.scope"),
     };
     let v2 = v2_root(&cfg.cgroup);
     if let Some(root) = &v2 {
         let delegated = cfg
             .user
+            .filter(|_| cfg.delegated)
             .map(|u| (format!("user.slice/user-{u}.slice/user@{u}.service"), u));
         let owner = delegated.as_ref().map(|(p, u)| (p.as_str(), *u));
         match prepare_cgroup(root, &cgroup, owner)

@@ -71,6 +71,8 @@ pub struct VmOptions {
     pub cgroup: CgroupLayout,
     /// None: root; else the uid (and gid) to run as.
     pub user: Option<u32>,
+    /// Whether that user gets a delegated cgroup v2 subtree.
+    pub delegated: bool,
     /// Guest memory in MiB.
     pub memory_mb: u32,
     /// How long the guest may take after it booted.
@@ -270,6 +272,7 @@ fn build_initramfs(
     let cfg = GuestConfig {
         cgroup: opts.cgroup.as_str().into(),
         user: opts.user,
+        delegated: opts.delegated,
         run_args: opts.run_args.clone(),
         modules: modules.load.iter().map(|m| m.name.clone()).collect(),
         initial_rootfs: opts.initial_rootfs,
@@ -619,7 +622,11 @@ fn assemble(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
         cgroup: opts.cgroup,
-        user: opts.user.map_or_else(|| "root".into(), |u| format!("uid {u}")),
+        user: crate::vm::command::GuestUser {
+            uid: opts.user,
+            delegated: opts.delegated,
+        }
+        .to_string(),
         modules_loaded: hello.modules_loaded.clone(),
         modules_builtin: modules.builtin.clone(),
         modules_failed: failed,

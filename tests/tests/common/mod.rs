@@ -241,3 +241,48 @@ impl HostState {
         }
     }
 }
+
+/// The snapshot name's suffix for `lab` run in `mode`: a lab that makes
+/// cgroups (a step declared `delegated`) teaches a different lesson on each
+/// cgroup layout (v1 files and one hierarchy per controller, or one v2
+/// tree), so its snapshots are kept per layout: `root-hybrid`, `root-v2`.
+pub fn snapshot_suffix(lab: &lab_kit::decl::LabDecl, mode: &str, cgroup_mode: &str) -> String {
+    let makes_cgroups = lab
+        .steps
+        .iter()
+        .any(|s| s.privilege == lab_kit::decl::Privilege::Delegated);
+    if makes_cgroups {
+        format!("{mode}-{cgroup_mode}")
+    } else {
+        mode.to_string()
+    }
+}
+
+/// What a report holds that comes from this machine rather than from the
+/// kernel's behaviour, replaced by what it stands for: the atime flag a
+/// read-only remount keeps (`<kept: MS_RELATIME>`) is the one the host's
+/// mount has (relatime, noatime or strictatime, a choice of its fstab).
+pub fn machine_independent(report: &mut LabReport) {
+    const ATIME: [&str; 4] = ["MS_RELATIME", "MS_NOATIME", "MS_STRICTATIME", "MS_NODIRATIME"];
+    let fix = |call: &str| -> String {
+        let Some(start) = call.find("<kept: ") else {
+            return call.to_string();
+        };
+        let Some(len) = call[start..].find('>') else {
+            return call.to_string();
+        };
+        let inner = &call[start + "<kept: ".len()..start + len];
+        let mut kept: Vec<&str> = inner.split('|').filter(|f| !ATIME.contains(f)).collect();
+        kept.push("<the host's atime flag>");
+        let (before, after) = (&call[..start], &call[start + len + 1..]);
+        format!("{before}<kept: {}>{after}", kept.join("|"))
+    };
+    for call in report.setup.iter_mut() {
+        *call = fix(call);
+    }
+    for step in &mut report.steps {
+        for call in step.calls.iter_mut() {
+            *call = fix(call);
+        }
+    }
+}
