@@ -360,7 +360,21 @@ fn catalogs() -> Vec<(PathBuf, Wanted)> {
     let kit_marks = scan("labs/kit/src", &["tr!(", "tr(", "trf(", ".note("]);
     let runner_marks = scan("lab-runner/src", &["tr!(", "tr(", "trf("]);
     let mark_patterns: Vec<String> = kit_marks.iter().chain(&runner_marks).map(|(m, _)| m.clone()).collect();
-    let by_kit = |t: &str| mark_patterns.iter().any(|m| covers(m, t));
+    // As at run time, a kit template with little text of its own is glue
+    // (`{hierarchy} at {mount}`): it does not translate a lab's English
+    // prose that happens to contain it, so such a text is the lab's to
+    // translate.
+    let glue = |m: &str| {
+        lab_kit::i18n::pieces(m)
+            .iter()
+            .map(|p| match p {
+                lab_kit::i18n::Piece::Text(l) => l.chars().count(),
+                lab_kit::i18n::Piece::Hole(_) => 0,
+            })
+            .sum::<usize>()
+            < 12
+    };
+    let by_kit = |t: &str| mark_patterns.iter().any(|m| !(is_template(m) && glue(m)) && covers(m, t));
 
     let mut out = Vec::new();
     let snapshots = Path::new(ROOT).join("tests/tests/snapshots");
@@ -376,8 +390,27 @@ fn catalogs() -> Vec<(PathBuf, Wanted)> {
             &format!("labs/{}/src", lab.full_id()),
             &[".note(", "CannotRun::skip(", "CannotRun::unsupported("],
         ));
-        for mode in ["root", "rootless"] {
-            let snap = snapshots.join(format!("snapshots__lab-{}@{mode}.snap", lab.full_id()));
+        // Every snapshot of the lab: each privilege mode, and for a lab that
+        // makes cgroups each cgroup layout (`@root-hybrid`, `@root-v2`).
+        let prefix = format!("snapshots__lab-{}@", lab.full_id());
+        let mut snaps: Vec<PathBuf> = std::fs::read_dir(&snapshots)
+            .expect("snapshots")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".snap"))
+            })
+            .collect();
+        snaps.sort();
+        assert!(snaps.len() >= 2, "{}: a root and a rootless snapshot", lab.full_id());
+        for snap in snaps {
+            let mode = snap
+                .file_stem()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.split_once('@'))
+                .map_or(String::new(), |(_, m)| m.to_string());
             let src = format!("snapshot {mode}");
             for t in snapshot_texts(&snap) {
                 if !by_kit(&t) {
