@@ -374,7 +374,11 @@ fn catalogs() -> Vec<(PathBuf, Wanted)> {
             .sum::<usize>()
             < 12
     };
-    let by_kit = |t: &str| mark_patterns.iter().any(|m| !(is_template(m) && glue(m)) && covers(m, t));
+    let by_kit = |t: &str| {
+        mark_patterns
+            .iter()
+            .any(|m| !(is_template(m) && glue(m)) && covers(m, t))
+    };
 
     let mut out = Vec::new();
     let snapshots = Path::new(ROOT).join("tests/tests/snapshots");

@@ -1,7 +1,9 @@
 //! The suite on other kernels: `lab matrix` boots Debian's cloud kernels
-//! under qemu (`lab vm`), pure cgroup v2, as root and as uid 65534 in a
-//! delegated subtree, two VMs at a time, and every lab must pass, or be
-//! skipped for a missing privilege with the reason (the rootless case).
+//! under qemu (`lab vm`), pure cgroup v2, as root and as uid 65534 with and
+//! without a delegated subtree, two VMs at a time, and every lab must pass,
+//! or be skipped for a missing privilege with the reason (the rootless
+//! case). On the newest kernel each lab's report must equal its snapshot:
+//! the pure v2 snapshots of the cgroup labs are pinned here.
 //!
 //! The kernels are `.deb` packages fetched without installing them by
 //! `.ci/vm-kernels target/vm-kernels 6.1 6.12` (CI does it); the test finds
@@ -51,6 +53,19 @@ fn kernels() -> Vec<PathBuf> {
     found
 }
 
+/// root, uid 65534 with a delegated cgroup subtree (a systemd user
+/// session), uid 65534 without (what the snapshot tests run as).
+const USERS: usize = 3;
+
+/// `6.12.95+deb12-cloud-amd64` → `[6, 12, 95]`, to order releases.
+fn version(release: &str) -> Vec<u64> {
+    release
+        .split(|c: char| !c.is_ascii_digit())
+        .take(3)
+        .map(|n| n.parse().unwrap_or(0))
+        .collect()
+}
+
 fn have_qemu() -> bool {
     Command::new("qemu-system-x86_64")
         .arg("--version")
@@ -79,7 +94,7 @@ fn pure_cgroup_v2_passes_every_lab_as_root_and_rootless() {
         "--cgroup",
         "v2",
         "--as",
-        "root,65534",
+        "root,65534,65534:undelegated",
         "--jobs",
         "2",
         "--format",
@@ -95,10 +110,11 @@ fn pure_cgroup_v2_passes_every_lab_as_root_and_rootless() {
     eprintln!("{stderr}lab matrix took {:.0} s", elapsed.as_secs_f64());
     let matrix: Value = serde_json::from_slice(&out.stdout).expect("lab matrix prints JSON");
     let columns = matrix["columns"].as_array().expect("columns");
-    assert_eq!(columns.len(), kernels.len() * 2, "a column per kernel and user");
+    assert_eq!(columns.len(), kernels.len() * USERS, "a column per kernel and user");
 
     let mut problems = Vec::new();
     let mut runs = 0;
+    let mut guest_reports = Vec::new();
     for entry in std::fs::read_dir(reports.path()).expect("reports") {
         let path = entry.expect("entry").path();
         let r: Value = serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("a JSON report");
@@ -145,6 +161,7 @@ fn pure_cgroup_v2_passes_every_lab_as_root_and_rootless() {
             "{name}: the report's kernel {} is the booted {release}",
             env["kernel"]
         );
+        guest_reports.push((name.clone(), release.to_string(), r.clone()));
         let labs = r["labs"].as_array().expect("labs");
         assert_eq!(labs.len(), lab_runner::registry::LABS.len(), "{name}: every lab ran");
         for lab in labs {
@@ -164,7 +181,7 @@ fn pure_cgroup_v2_passes_every_lab_as_root_and_rootless() {
                 (true, "skip" | "unsupported") => lab["steps"].as_array().into_iter().flatten().all(|s| {
                     let reason = s["reason"].as_str().unwrap_or("");
                     s["status"] == "pass"
-                        || (s["status"] == "skip" && reason.contains("root"))
+                        || (s["status"] == "skip" && (reason.contains("root") || reason.starts_with("needs step")))
                         || (s["status"] == "unsupported"
                             && (reason.contains("from Linux") || reason.starts_with("needs step")))
                 }),
@@ -190,11 +207,39 @@ fn pure_cgroup_v2_passes_every_lab_as_root_and_rootless() {
         .collect();
     assert_eq!(
         runs,
-        kernels.len() * 2,
+        kernels.len() * USERS,
         "a report per kernel and user; runs that did not complete:\n{}",
         why.join("\n")
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    // On the newest kernel, every lab reports what the snapshots pinned on
+    // the development machine (another kernel, another cgroup layout,
+    // another machine), and the cgroup labs what their pure v2 snapshots
+    // hold: nothing machine-specific reached a snapshot.
+    let newest = guest_reports
+        .iter()
+        .map(|(_, release, _)| release.clone())
+        .max_by(|a, b| version(a).cmp(&version(b)))
+        .unwrap_or_default();
+    let mut differ = Vec::new();
+    for (name, release, report) in &guest_reports {
+        if *release != newest {
+            continue;
+        }
+        let (mode, layout) = if name.ends_with("-root.json") {
+            ("root", "v2")
+        } else if name.ends_with("-undelegated.json") {
+            ("rootless", "v2")
+        } else {
+            ("rootless", "v2-delegated")
+        };
+        differ.extend(common::pin_report(report, mode, layout));
+    }
+    assert!(
+        differ.is_empty(),
+        "on {newest}, these labs report other than their snapshots (diffs above): {differ:?}"
+    );
     assert_eq!(out.status.code(), Some(0), "lab matrix exits 0 when everything passed");
 }
 

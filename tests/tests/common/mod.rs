@@ -286,3 +286,43 @@ pub fn machine_independent(report: &mut LabReport) {
         }
     }
 }
+
+/// Hold each lab of a `lab run --format json` report (from a VM) against
+/// the snapshots `tests/tests/snapshots.rs` pins: `mode` is `root` or
+/// `rootless`, `layout` the guest's cgroup layout (`v2`, or `v2-delegated`
+/// for a user whose subtree is delegated: the cgroup labs run there).
+/// Returns the labs whose report differs; insta prints each diff.
+pub fn pin_report(report: &serde_json::Value, mode: &str, layout: &str) -> Vec<String> {
+    let mut differ = Vec::new();
+    for lab in report["labs"].as_array().into_iter().flatten() {
+        let Ok(mut r) = serde_json::from_value::<LabReport>(lab.clone()) else {
+            differ.push(format!("{}: not a lab report", lab["slug"]));
+            continue;
+        };
+        let Some(decl) = lab_runner::registry::LABS.iter().find(|l| l.slug == r.slug) else {
+            differ.push(format!("{}: no such lab", r.slug));
+            continue;
+        };
+        r.duration_ms = 0;
+        machine_independent(&mut r);
+        let suffix = snapshot_suffix(decl, mode, layout);
+        let name = format!("snapshots__lab-{}", decl.full_id());
+        let held = std::panic::catch_unwind(|| {
+            insta::with_settings!({
+                snapshot_suffix => suffix,
+                omit_expression => true,
+                snapshot_path => "../snapshots",
+                prepend_module_to_snapshot => false,
+            }, {
+                insta::assert_yaml_snapshot!(name, r, {
+                    ".duration_ms" => "[duration]",
+                    ".steps[].rerun" => "[re-run command]",
+                });
+            });
+        });
+        if held.is_err() {
+            differ.push(format!("{}@{}", decl.full_id(), snapshot_suffix(decl, mode, layout)));
+        }
+    }
+    differ
+}
