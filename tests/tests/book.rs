@@ -501,15 +501,15 @@ const VARYING_NOTES: [(&str, &str, &str, &str); 2] = [
     (
         "the busy loop ran ",
         "the busy loop ran ... ms of CPU time in ... ms: about 10% of a CPU (measured: differs on every run)",
-        "ビジーループは ",
-        "ビジーループは ... ms の間に CPU 時間を ... ms 使いました。CPU の約 10%（測定値のため毎回違います）",
+        "ビジーループの CPU 時間: ",
+        "ビジーループの CPU 時間: ... ms / 経過 ... ms（CPU の約 10%。測定値のため毎回違います）",
     ),
 ];
 
 /// The indentation of a note listed in [`VARYING_NOTES`], and what it holds.
 fn varying_note(line: &str, edition: Edition) -> Option<(&str, &'static str)> {
     let trimmed = line.trim_start();
-    let text = trimmed.strip_prefix("note ")?;
+    let text = trimmed.strip_prefix("note ").or_else(|| trimmed.strip_prefix("注 "))?;
     let holds = VARYING_NOTES
         .iter()
         .find_map(|(en_start, en_holds, ja_start, ja_holds)| {
@@ -528,7 +528,8 @@ fn varying_note(line: &str, edition: Edition) -> Option<(&str, &'static str)> {
 /// `note PID (PPID) USER COMMAND: ...`.
 fn process_row(line: &str) -> Option<&str> {
     let trimmed = line.trim_start();
-    let rest = trimmed.strip_prefix("note ")?;
+    // `注` is the Japanese edition's word for a note.
+    let rest = trimmed.strip_prefix("note ").or_else(|| trimmed.strip_prefix("注 "))?;
     let (pid, rest) = rest.split_once(" (")?;
     let (ppid, _) = rest.split_once(") ")?;
     let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());

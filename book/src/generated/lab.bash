@@ -80,7 +80,7 @@ _lab() {
 
     case "${cmd}" in
         lab)
-            opts="-h -V --color --help --version list run explain doctor container bench inspect completions man exercise vm diff matrix"
+            opts="-h -V --color --lang --help --version list run explain doctor container bench inspect completions man exercise vm diff matrix"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -88,6 +88,10 @@ _lab() {
             case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lang)
+                    COMPREPLY=($(compgen -W "en ja" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -98,7 +102,7 @@ _lab() {
             return 0
             ;;
         lab__subcmd__bench)
-            opts="-h --format --runs --warmup --color --help"
+            opts="-h --format --runs --warmup --color --lang --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -120,6 +124,10 @@ _lab() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --lang)
+                    COMPREPLY=($(compgen -W "en ja" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -128,7 +136,7 @@ _lab() {
             return 0
             ;;
         lab__subcmd__completions)
-            opts="-h --color --help bash elvish fish powershell zsh"
+            opts="-h --color --lang --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -136,6 +144,10 @@ _lab() {
             case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lang)
+                    COMPREPLY=($(compgen -W "en ja" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -146,7 +158,7 @@ _lab() {
             return 0
             ;;
         lab__subcmd__container)
-            opts="-v -h --rootfs --hostname --net --memory --pids --cpus --verbose --color --help"
+            opts="-v -h --rootfs --hostname --net --memory --pids --cpus --verbose --color --lang --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -180,6 +192,10 @@ _lab() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --lang)
+                    COMPREPLY=($(compgen -W "en ja" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -188,7 +204,7 @@ _lab() {
             return 0
             ;;
         lab__subcmd__diff)
-            opts="-h --known --format --vm --color --help"
+            opts="-h --known --format --vm --color --lang --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -210,6 +226,10 @@ _lab() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --lang)
+                    COMPREPLY=($(compgen -W "en ja" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -218,7 +238,7 @@ _lab() {
             return 0
             ;;
         lab__subcmd__doctor)
-            opts="-h --format --color --help"
+            opts="-h --format --color --lang --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -230,6 +250,10 @@ _lab() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lang)
+                    COMPREPLY=($(compgen -W "en ja" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -240,7 +264,7 @@ _lab() {
             return 0
             ;;
         lab__subcmd__exercise)
-            opts="-h --color --help list start check hint run reset"
+            opts="-h --color --lang --help list start check hint run reset"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -248,6 +272,10 @@ _lab() {
             case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lang)
+                    COMPREPLY=($(compgen -W "en ja" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -258,7 +286,7 @@ _lab() {
             return 0
             ;;
         lab__subcmd__exercise__subcmd__check)
-            opts="-h --color --help"
+            opts="-h --color --lang --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -266,6 +294,10 @@ _lab() {
             case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lang)
+                    COMPREPLY=($(compgen -W "en ja" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -276,7 +308,7 @@ _lab() {
             return 0
             ;;
         lab__subcmd__exercise__subcmd__hint)
-            opts="-h --color --help"
+            opts="-h --color --lang --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -284,6 +316,10 @@ _lab() {
             case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lang)
+                    COMPREPLY=($(compgen -W "en ja" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -294,7 +330,7 @@ _lab() {
             return 0
             ;;
         lab__subcmd__exercise__subcmd__list)
-            opts="-h --format --color --help"
+            opts="-h --format --color --lang --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -308,6 +344,10 @@ _lab() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --lang)
+                    COMPREPLY=($(compgen -W "en ja" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -316,7 +356,7 @@ _lab() {
             return 0
             ;;
         lab__subcmd__exercise__subcmd__reset)
-            opts="-y -h --yes --color --help"
+            opts="-y -h --yes --color --lang --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -324,6 +364,10 @@ _lab() {
             case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lang)
+                    COMPREPLY=($(compgen -W "en ja" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -334,7 +378,7 @@ _lab() {
             return 0
             ;;
         lab__subcmd__exercise__subcmd__run)
-            opts="-h --solution --format --timeout --color --help"
+            opts="-h --solution --format --timeout --color --lang --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -356,6 +400,10 @@ _lab() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --lang)
+                    COMPREPLY=($(compgen -W "en ja" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -364,7 +412,7 @@ _lab() {
             return 0
             ;;
         lab__subcmd__exercise__subcmd__start)
-            opts="-h --color --help"
+            opts="-h --color --lang --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -372,6 +420,10 @@ _lab() {
             case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lang)
+                    COMPREPLY=($(compgen -W "en ja" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -382,7 +434,7 @@ _lab() {
             return 0
             ;;
         lab__subcmd__explain)
-            opts="-h --no-pager --color --help 01-privileges 02-bind-mount 03-chroot 04-capabilities 05-seccomp 06-namespaces 07-uts 08-pid 09-mount 10-overlay 11-net 12-ipc 13-user 14-cgroupns 15-time 16-cgroups 17-container"
+            opts="-h --no-pager --color --lang --help 01-privileges 02-bind-mount 03-chroot 04-capabilities 05-seccomp 06-namespaces 07-uts 08-pid 09-mount 10-overlay 11-net 12-ipc 13-user 14-cgroupns 15-time 16-cgroups 17-container"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -390,6 +442,10 @@ _lab() {
             case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lang)
+                    COMPREPLY=($(compgen -W "en ja" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -400,7 +456,7 @@ _lab() {
             return 0
             ;;
         lab__subcmd__inspect)
-            opts="-h --format --color --help"
+            opts="-h --format --color --lang --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -412,6 +468,10 @@ _lab() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lang)
+                    COMPREPLY=($(compgen -W "en ja" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -422,7 +482,7 @@ _lab() {
             return 0
             ;;
         lab__subcmd__list)
-            opts="-h --format --color --help"
+            opts="-h --format --color --lang --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -436,6 +496,10 @@ _lab() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --lang)
+                    COMPREPLY=($(compgen -W "en ja" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -444,7 +508,7 @@ _lab() {
             return 0
             ;;
         lab__subcmd__man)
-            opts="-h --color --help list run explain doctor container bench inspect completions man exercise vm diff matrix"
+            opts="-h --color --lang --help list run explain doctor container bench inspect completions man exercise vm diff matrix"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -452,6 +516,10 @@ _lab() {
             case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lang)
+                    COMPREPLY=($(compgen -W "en ja" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -462,7 +530,7 @@ _lab() {
             return 0
             ;;
         lab__subcmd__matrix)
-            opts="-h --kernel --cgroup --as --config --jobs --format --reports --update-readme --memory --timeout --boot-timeout --accel --lab --modules --initial-rootfs --color --help"
+            opts="-h --kernel --cgroup --as --config --jobs --format --reports --update-readme --memory --timeout --boot-timeout --accel --lab --modules --initial-rootfs --color --lang --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -528,6 +596,10 @@ _lab() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --lang)
+                    COMPREPLY=($(compgen -W "en ja" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -536,7 +608,7 @@ _lab() {
             return 0
             ;;
         lab__subcmd__run)
-            opts="-q -v -h --format --timeout --quiet --verbose --step --color --help 01-privileges 02-bind-mount 03-chroot 04-capabilities 05-seccomp 06-namespaces 07-uts 08-pid 09-mount 10-overlay 11-net 12-ipc 13-user 14-cgroupns 15-time 16-cgroups 17-container"
+            opts="-q -v -h --format --timeout --quiet --verbose --step --color --lang --help 01-privileges 02-bind-mount 03-chroot 04-capabilities 05-seccomp 06-namespaces 07-uts 08-pid 09-mount 10-overlay 11-net 12-ipc 13-user 14-cgroupns 15-time 16-cgroups 17-container"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -554,6 +626,10 @@ _lab() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --lang)
+                    COMPREPLY=($(compgen -W "en ja" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -562,7 +638,7 @@ _lab() {
             return 0
             ;;
         lab__subcmd__vm)
-            opts="-h --kernel --cgroup --as --memory --timeout --boot-timeout --accel --lab --modules --initial-rootfs --color --help"
+            opts="-h --kernel --cgroup --as --memory --timeout --boot-timeout --accel --lab --modules --initial-rootfs --color --lang --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -606,6 +682,10 @@ _lab() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --lang)
+                    COMPREPLY=($(compgen -W "en ja" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_lab_global_optspecs
-    string join \n color= h/help V/version
+    string join \n color= lang= h/help V/version
 end
 
 function __fish_lab_needs_command
@@ -27,6 +27,8 @@ end
 complete -c lab -n "__fish_lab_needs_command" -l color -d 'When to use colour; `auto` honours NO_COLOR and whether stdout is a terminal' -r -f -a "auto\t'When stdout is a terminal and `NO_COLOR` is unset'
 always\t'Always'
 never\t'Never'"
+complete -c lab -n "__fish_lab_needs_command" -l lang -d 'Language of the text for people (default: from LC_ALL, LC_MESSAGES, LANG); given explicitly, also of the JSON, JUnit and TAP reports' -r -f -a "en\t'English, the source text'
+ja\t'Japanese'"
 complete -c lab -n "__fish_lab_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lab -n "__fish_lab_needs_command" -s V -l version -d 'Print version'
 complete -c lab -n "__fish_lab_needs_command" -f -a "list" -d 'List the labs in order, with what each needs and whether it can run fully here'
@@ -47,6 +49,8 @@ json\t'One JSON document on stdout'"
 complete -c lab -n "__fish_lab_using_subcommand list" -l color -d 'When to use colour; `auto` honours NO_COLOR and whether stdout is a terminal' -r -f -a "auto\t'When stdout is a terminal and `NO_COLOR` is unset'
 always\t'Always'
 never\t'Never'"
+complete -c lab -n "__fish_lab_using_subcommand list" -l lang -d 'Language of the text for people (default: from LC_ALL, LC_MESSAGES, LANG); given explicitly, also of the JSON, JUnit and TAP reports' -r -f -a "en\t'English, the source text'
+ja\t'Japanese'"
 complete -c lab -n "__fish_lab_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lab -n "__fish_lab_using_subcommand run" -l format -d 'Output format' -r -f -a "human\t'For people: narration, ✓/✗ and a summary'
 json\t'One JSON document: environment, labs with their steps, summary'
@@ -56,6 +60,8 @@ complete -c lab -n "__fish_lab_using_subcommand run" -l timeout -d 'Seconds a la
 complete -c lab -n "__fish_lab_using_subcommand run" -l color -d 'When to use colour; `auto` honours NO_COLOR and whether stdout is a terminal' -r -f -a "auto\t'When stdout is a terminal and `NO_COLOR` is unset'
 always\t'Always'
 never\t'Never'"
+complete -c lab -n "__fish_lab_using_subcommand run" -l lang -d 'Language of the text for people (default: from LC_ALL, LC_MESSAGES, LANG); given explicitly, also of the JSON, JUnit and TAP reports' -r -f -a "en\t'English, the source text'
+ja\t'Japanese'"
 complete -c lab -n "__fish_lab_using_subcommand run" -s q -l quiet -d 'Print only the summary and what failed or broke (the failing steps in full)'
 complete -c lab -n "__fish_lab_using_subcommand run" -s v -l verbose -d 'Also print how long each step took and what each lab wrote on stderr'
 complete -c lab -n "__fish_lab_using_subcommand run" -l step -d 'Pause before each step, for a live demonstration: Enter runs it, `q` stops and prints what ran so far (human output only)'
@@ -63,6 +69,8 @@ complete -c lab -n "__fish_lab_using_subcommand run" -s h -l help -d 'Print help
 complete -c lab -n "__fish_lab_using_subcommand explain" -l color -d 'When to use colour; `auto` honours NO_COLOR and whether stdout is a terminal' -r -f -a "auto\t'When stdout is a terminal and `NO_COLOR` is unset'
 always\t'Always'
 never\t'Never'"
+complete -c lab -n "__fish_lab_using_subcommand explain" -l lang -d 'Language of the text for people (default: from LC_ALL, LC_MESSAGES, LANG); given explicitly, also of the JSON, JUnit and TAP reports' -r -f -a "en\t'English, the source text'
+ja\t'Japanese'"
 complete -c lab -n "__fish_lab_using_subcommand explain" -l no-pager -d 'Print directly, without the pager'
 complete -c lab -n "__fish_lab_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lab -n "__fish_lab_using_subcommand doctor" -l format -d 'Output format' -r -f -a "human\t'For people: narration, ✓/✗ and a summary'
@@ -70,6 +78,8 @@ json\t'One JSON document on stdout'"
 complete -c lab -n "__fish_lab_using_subcommand doctor" -l color -d 'When to use colour; `auto` honours NO_COLOR and whether stdout is a terminal' -r -f -a "auto\t'When stdout is a terminal and `NO_COLOR` is unset'
 always\t'Always'
 never\t'Never'"
+complete -c lab -n "__fish_lab_using_subcommand doctor" -l lang -d 'Language of the text for people (default: from LC_ALL, LC_MESSAGES, LANG); given explicitly, also of the JSON, JUnit and TAP reports' -r -f -a "en\t'English, the source text'
+ja\t'Japanese'"
 complete -c lab -n "__fish_lab_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lab -n "__fish_lab_using_subcommand container" -l rootfs -d 'A prepared root filesystem (e.g. made by debootstrap) instead of the one assembled from the host\'s /usr' -r -F
 complete -c lab -n "__fish_lab_using_subcommand container" -l hostname -d 'The container\'s hostname' -r
@@ -81,6 +91,8 @@ complete -c lab -n "__fish_lab_using_subcommand container" -l cpus -d 'Share of 
 complete -c lab -n "__fish_lab_using_subcommand container" -l color -d 'When to use colour; `auto` honours NO_COLOR and whether stdout is a terminal' -r -f -a "auto\t'When stdout is a terminal and `NO_COLOR` is unset'
 always\t'Always'
 never\t'Never'"
+complete -c lab -n "__fish_lab_using_subcommand container" -l lang -d 'Language of the text for people (default: from LC_ALL, LC_MESSAGES, LANG); given explicitly, also of the JSON, JUnit and TAP reports' -r -f -a "en\t'English, the source text'
+ja\t'Japanese'"
 complete -c lab -n "__fish_lab_using_subcommand container" -s v -l verbose -d 'Tell each system call of the set-up on stderr'
 complete -c lab -n "__fish_lab_using_subcommand container" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lab -n "__fish_lab_using_subcommand bench" -l format -d 'Output format' -r -f -a "human\t'For people: aligned columns'
@@ -91,24 +103,34 @@ complete -c lab -n "__fish_lab_using_subcommand bench" -l warmup -d 'Untimed run
 complete -c lab -n "__fish_lab_using_subcommand bench" -l color -d 'When to use colour; `auto` honours NO_COLOR and whether stdout is a terminal' -r -f -a "auto\t'When stdout is a terminal and `NO_COLOR` is unset'
 always\t'Always'
 never\t'Never'"
+complete -c lab -n "__fish_lab_using_subcommand bench" -l lang -d 'Language of the text for people (default: from LC_ALL, LC_MESSAGES, LANG); given explicitly, also of the JSON, JUnit and TAP reports' -r -f -a "en\t'English, the source text'
+ja\t'Japanese'"
 complete -c lab -n "__fish_lab_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lab -n "__fish_lab_using_subcommand inspect" -l format -d 'Output format' -r -f -a "human\t'For people: narration, ✓/✗ and a summary'
 json\t'One JSON document on stdout'"
 complete -c lab -n "__fish_lab_using_subcommand inspect" -l color -d 'When to use colour; `auto` honours NO_COLOR and whether stdout is a terminal' -r -f -a "auto\t'When stdout is a terminal and `NO_COLOR` is unset'
 always\t'Always'
 never\t'Never'"
+complete -c lab -n "__fish_lab_using_subcommand inspect" -l lang -d 'Language of the text for people (default: from LC_ALL, LC_MESSAGES, LANG); given explicitly, also of the JSON, JUnit and TAP reports' -r -f -a "en\t'English, the source text'
+ja\t'Japanese'"
 complete -c lab -n "__fish_lab_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lab -n "__fish_lab_using_subcommand completions" -l color -d 'When to use colour; `auto` honours NO_COLOR and whether stdout is a terminal' -r -f -a "auto\t'When stdout is a terminal and `NO_COLOR` is unset'
 always\t'Always'
 never\t'Never'"
+complete -c lab -n "__fish_lab_using_subcommand completions" -l lang -d 'Language of the text for people (default: from LC_ALL, LC_MESSAGES, LANG); given explicitly, also of the JSON, JUnit and TAP reports' -r -f -a "en\t'English, the source text'
+ja\t'Japanese'"
 complete -c lab -n "__fish_lab_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lab -n "__fish_lab_using_subcommand man" -l color -d 'When to use colour; `auto` honours NO_COLOR and whether stdout is a terminal' -r -f -a "auto\t'When stdout is a terminal and `NO_COLOR` is unset'
 always\t'Always'
 never\t'Never'"
+complete -c lab -n "__fish_lab_using_subcommand man" -l lang -d 'Language of the text for people (default: from LC_ALL, LC_MESSAGES, LANG); given explicitly, also of the JSON, JUnit and TAP reports' -r -f -a "en\t'English, the source text'
+ja\t'Japanese'"
 complete -c lab -n "__fish_lab_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lab -n "__fish_lab_using_subcommand exercise; and not __fish_seen_subcommand_from list start check hint run reset" -l color -d 'When to use colour; `auto` honours NO_COLOR and whether stdout is a terminal' -r -f -a "auto\t'When stdout is a terminal and `NO_COLOR` is unset'
 always\t'Always'
 never\t'Never'"
+complete -c lab -n "__fish_lab_using_subcommand exercise; and not __fish_seen_subcommand_from list start check hint run reset" -l lang -d 'Language of the text for people (default: from LC_ALL, LC_MESSAGES, LANG); given explicitly, also of the JSON, JUnit and TAP reports' -r -f -a "en\t'English, the source text'
+ja\t'Japanese'"
 complete -c lab -n "__fish_lab_using_subcommand exercise; and not __fish_seen_subcommand_from list start check hint run reset" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lab -n "__fish_lab_using_subcommand exercise; and not __fish_seen_subcommand_from list start check hint run reset" -f -a "list" -d 'List the exercises: their lab, whether each can run here (privilege and tools) and your progress (✓ done, attempted, new)'
 complete -c lab -n "__fish_lab_using_subcommand exercise; and not __fish_seen_subcommand_from list start check hint run reset" -f -a "start" -d 'Print the task, then open a shell ($SHELL, else sh) in a sandbox; the checks run every second and say ✓ when they hold. `exit` leaves and removes the sandbox'
@@ -121,18 +143,26 @@ json\t'One JSON document on stdout'"
 complete -c lab -n "__fish_lab_using_subcommand exercise; and __fish_seen_subcommand_from list" -l color -d 'When to use colour; `auto` honours NO_COLOR and whether stdout is a terminal' -r -f -a "auto\t'When stdout is a terminal and `NO_COLOR` is unset'
 always\t'Always'
 never\t'Never'"
+complete -c lab -n "__fish_lab_using_subcommand exercise; and __fish_seen_subcommand_from list" -l lang -d 'Language of the text for people (default: from LC_ALL, LC_MESSAGES, LANG); given explicitly, also of the JSON, JUnit and TAP reports' -r -f -a "en\t'English, the source text'
+ja\t'Japanese'"
 complete -c lab -n "__fish_lab_using_subcommand exercise; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lab -n "__fish_lab_using_subcommand exercise; and __fish_seen_subcommand_from start" -l color -d 'When to use colour; `auto` honours NO_COLOR and whether stdout is a terminal' -r -f -a "auto\t'When stdout is a terminal and `NO_COLOR` is unset'
 always\t'Always'
 never\t'Never'"
+complete -c lab -n "__fish_lab_using_subcommand exercise; and __fish_seen_subcommand_from start" -l lang -d 'Language of the text for people (default: from LC_ALL, LC_MESSAGES, LANG); given explicitly, also of the JSON, JUnit and TAP reports' -r -f -a "en\t'English, the source text'
+ja\t'Japanese'"
 complete -c lab -n "__fish_lab_using_subcommand exercise; and __fish_seen_subcommand_from start" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lab -n "__fish_lab_using_subcommand exercise; and __fish_seen_subcommand_from check" -l color -d 'When to use colour; `auto` honours NO_COLOR and whether stdout is a terminal' -r -f -a "auto\t'When stdout is a terminal and `NO_COLOR` is unset'
 always\t'Always'
 never\t'Never'"
+complete -c lab -n "__fish_lab_using_subcommand exercise; and __fish_seen_subcommand_from check" -l lang -d 'Language of the text for people (default: from LC_ALL, LC_MESSAGES, LANG); given explicitly, also of the JSON, JUnit and TAP reports' -r -f -a "en\t'English, the source text'
+ja\t'Japanese'"
 complete -c lab -n "__fish_lab_using_subcommand exercise; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lab -n "__fish_lab_using_subcommand exercise; and __fish_seen_subcommand_from hint" -l color -d 'When to use colour; `auto` honours NO_COLOR and whether stdout is a terminal' -r -f -a "auto\t'When stdout is a terminal and `NO_COLOR` is unset'
 always\t'Always'
 never\t'Never'"
+complete -c lab -n "__fish_lab_using_subcommand exercise; and __fish_seen_subcommand_from hint" -l lang -d 'Language of the text for people (default: from LC_ALL, LC_MESSAGES, LANG); given explicitly, also of the JSON, JUnit and TAP reports' -r -f -a "en\t'English, the source text'
+ja\t'Japanese'"
 complete -c lab -n "__fish_lab_using_subcommand exercise; and __fish_seen_subcommand_from hint" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lab -n "__fish_lab_using_subcommand exercise; and __fish_seen_subcommand_from run" -l solution -d 'The shell script that solves it' -r -F
 complete -c lab -n "__fish_lab_using_subcommand exercise; and __fish_seen_subcommand_from run" -l format -d 'Output format' -r -f -a "human\t'For people: ✓/✗ per check with expected and actual, and the hint'
@@ -142,10 +172,14 @@ complete -c lab -n "__fish_lab_using_subcommand exercise; and __fish_seen_subcom
 complete -c lab -n "__fish_lab_using_subcommand exercise; and __fish_seen_subcommand_from run" -l color -d 'When to use colour; `auto` honours NO_COLOR and whether stdout is a terminal' -r -f -a "auto\t'When stdout is a terminal and `NO_COLOR` is unset'
 always\t'Always'
 never\t'Never'"
+complete -c lab -n "__fish_lab_using_subcommand exercise; and __fish_seen_subcommand_from run" -l lang -d 'Language of the text for people (default: from LC_ALL, LC_MESSAGES, LANG); given explicitly, also of the JSON, JUnit and TAP reports' -r -f -a "en\t'English, the source text'
+ja\t'Japanese'"
 complete -c lab -n "__fish_lab_using_subcommand exercise; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lab -n "__fish_lab_using_subcommand exercise; and __fish_seen_subcommand_from reset" -l color -d 'When to use colour; `auto` honours NO_COLOR and whether stdout is a terminal' -r -f -a "auto\t'When stdout is a terminal and `NO_COLOR` is unset'
 always\t'Always'
 never\t'Never'"
+complete -c lab -n "__fish_lab_using_subcommand exercise; and __fish_seen_subcommand_from reset" -l lang -d 'Language of the text for people (default: from LC_ALL, LC_MESSAGES, LANG); given explicitly, also of the JSON, JUnit and TAP reports' -r -f -a "en\t'English, the source text'
+ja\t'Japanese'"
 complete -c lab -n "__fish_lab_using_subcommand exercise; and __fish_seen_subcommand_from reset" -s y -l yes -d 'Do not ask'
 complete -c lab -n "__fish_lab_using_subcommand exercise; and __fish_seen_subcommand_from reset" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lab -n "__fish_lab_using_subcommand vm" -l kernel -d 'The kernel: a bzImage (its modules from /lib/modules/RELEASE) or a linux-image .deb (unpacked into a temporary directory, not installed)' -r -F
@@ -164,6 +198,8 @@ complete -c lab -n "__fish_lab_using_subcommand vm" -l modules -d 'Kernel module
 complete -c lab -n "__fish_lab_using_subcommand vm" -l color -d 'When to use colour; `auto` honours NO_COLOR and whether stdout is a terminal' -r -f -a "auto\t'When stdout is a terminal and `NO_COLOR` is unset'
 always\t'Always'
 never\t'Never'"
+complete -c lab -n "__fish_lab_using_subcommand vm" -l lang -d 'Language of the text for people (default: from LC_ALL, LC_MESSAGES, LANG); given explicitly, also of the JSON, JUnit and TAP reports' -r -f -a "en\t'English, the source text'
+ja\t'Japanese'"
 complete -c lab -n "__fish_lab_using_subcommand vm" -l initial-rootfs -d 'Run the suite on the kernel\'s initial rootfs (no tmpfs `/`): what labs 03 and 17 meet where `pivot_root` is refused'
 complete -c lab -n "__fish_lab_using_subcommand vm" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lab -n "__fish_lab_using_subcommand diff" -l known -d 'Expected differences to waive: a TOML file of `[[waive]]` tables (`lab`, optional `step`, `check`, `class`, `kernel` range such as ">=5.10, <5.11", and the `reason`)' -r -F
@@ -174,6 +210,8 @@ complete -c lab -n "__fish_lab_using_subcommand diff" -l vm -d 'Make B now: boot
 complete -c lab -n "__fish_lab_using_subcommand diff" -l color -d 'When to use colour; `auto` honours NO_COLOR and whether stdout is a terminal' -r -f -a "auto\t'When stdout is a terminal and `NO_COLOR` is unset'
 always\t'Always'
 never\t'Never'"
+complete -c lab -n "__fish_lab_using_subcommand diff" -l lang -d 'Language of the text for people (default: from LC_ALL, LC_MESSAGES, LANG); given explicitly, also of the JSON, JUnit and TAP reports' -r -f -a "en\t'English, the source text'
+ja\t'Japanese'"
 complete -c lab -n "__fish_lab_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lab -n "__fish_lab_using_subcommand matrix" -l kernel -d 'A kernel (bzImage or linux-image .deb); repeat for several' -r -F
 complete -c lab -n "__fish_lab_using_subcommand matrix" -l cgroup -d 'Cgroup layouts, comma-separated (default v2)' -r -f -a "v2\t'Pure cgroup v2: the unified hierarchy on /sys/fs/cgroup'
@@ -198,5 +236,7 @@ complete -c lab -n "__fish_lab_using_subcommand matrix" -l modules -d 'Kernel mo
 complete -c lab -n "__fish_lab_using_subcommand matrix" -l color -d 'When to use colour; `auto` honours NO_COLOR and whether stdout is a terminal' -r -f -a "auto\t'When stdout is a terminal and `NO_COLOR` is unset'
 always\t'Always'
 never\t'Never'"
+complete -c lab -n "__fish_lab_using_subcommand matrix" -l lang -d 'Language of the text for people (default: from LC_ALL, LC_MESSAGES, LANG); given explicitly, also of the JSON, JUnit and TAP reports' -r -f -a "en\t'English, the source text'
+ja\t'Japanese'"
 complete -c lab -n "__fish_lab_using_subcommand matrix" -l initial-rootfs -d 'Run the suite on the kernel\'s initial rootfs (no tmpfs `/`): what labs 03 and 17 meet where `pivot_root` is refused'
 complete -c lab -n "__fish_lab_using_subcommand matrix" -s h -l help -d 'Print help (see more with \'--help\')'
