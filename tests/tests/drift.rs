@@ -107,9 +107,26 @@ fn every_lab_has_root_and_rootless_snapshots_and_no_orphans() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".snap") && n.starts_with("snapshots__lab-"))
         .collect();
+    // A lab that makes cgroups has one per layout pinned: hybrid here, pure
+    // v2 by the VM test (a user with and without a delegated subtree).
+    let modes = [
+        ("root", "hybrid"),
+        ("root", "v2"),
+        ("rootless", "hybrid"),
+        ("rootless", "v2"),
+        ("rootless", "v2-delegated"),
+    ];
     let wanted: BTreeSet<String> = LABS
         .iter()
-        .flat_map(|l| ["root", "rootless"].map(|m| format!("snapshots__lab-{}@{m}.snap", l.full_id())))
+        .flat_map(|l| {
+            modes.map(|(mode, layout)| {
+                format!(
+                    "snapshots__lab-{}@{}.snap",
+                    l.full_id(),
+                    common::snapshot_suffix(l, mode, layout)
+                )
+            })
+        })
         .collect();
     assert_eq!(
         present, wanted,
