@@ -234,7 +234,17 @@ try lab completions ''
     assert_eq!(lines[4], Vec::<&str>::new(), "no lab id starts with u");
     assert_eq!(
         lines[5],
-        ["-h", "--color", "--lang", "--help", "bash", "elvish", "fish", "powershell", "zsh"]
+        [
+            "-h",
+            "--color",
+            "--lang",
+            "--help",
+            "bash",
+            "elvish",
+            "fish",
+            "powershell",
+            "zsh"
+        ]
     );
 }
 
