@@ -18,7 +18,7 @@ pub static LAB: LabDecl = LabDecl {
     explanation: include_str!("../explain.md"),
     i18n: LabI18n {
         ja_po: include_str!("../ja.po"),
-        ja_explanation: None,
+        ja_explanation: Some(include_str!("../explain.ja.md")),
     },
     run,
 };
