@@ -117,6 +117,9 @@ pub fn main() -> ExitCode {
         }
         Command::Container {
             rootfs,
+            layer,
+            read_only,
+            seccomp,
             hostname,
             net,
             memory,
@@ -127,7 +130,9 @@ pub fn main() -> ExitCode {
         } => {
             use std::io::IsTerminal;
             let spec = crate::container::Spec {
-                rootfs,
+                layers: rootfs.map_or(layer, |l| l.0),
+                read_only,
+                seccomp: seccomp.into(),
                 hostname,
                 loopback: net == crate::cli::Net::Loopback,
                 argv: command,

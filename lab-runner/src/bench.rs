@@ -321,6 +321,25 @@ fn on_path(tool: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
 }
 
+/// The container's seccomp filter in an unlinked file whose descriptor
+/// children inherit (for `bwrap --seccomp FD`).
+fn seccomp_file() -> anyhow::Result<std::fs::File> {
+    use std::io::Write;
+    let program = lab_kit::seccomp::docker_default()?;
+    let mut file = anyhow::Context::context(tempfile::tempfile(), "a temporary file for bwrap's seccomp filter")?;
+    file.write_all(&program.to_bytes())?;
+    nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()))?;
+    Ok(file)
+}
+
+/// Whether this bubblewrap has `--tmp-overlay` (0.9 and later).
+fn bwrap_has_tmp_overlay() -> bool {
+    Command::new("bwrap")
+        .arg("--help")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("--tmp-overlay"))
+}
+
 /// The whole container start, ours and the other tools', alternating.
 fn container_starts(
     warmup: usize,
@@ -340,12 +359,36 @@ fn container_starts(
         ],
     )];
     let mut skipped = Vec::new();
-    if on_path("bwrap") {
-        let mut argv: Vec<String> =
-            "bwrap --unshare-all --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib"
-                .split(' ')
-                .map(String::from)
-                .collect();
+    // bwrap reads the filter from a descriptor: the same program as ours,
+    // in an unlinked file it inherits (rewound before each start).
+    let filter = if on_path("bwrap") { Some(seccomp_file()?) } else { None };
+    if let Some(filter) = &filter {
+        let overlay = bwrap_has_tmp_overlay();
+        let usr = if overlay {
+            "--overlay-src /usr --tmp-overlay /usr"
+        } else {
+            // Like for like: bubblewrap before 0.9 cannot overlay, so ours is
+            // timed with a read-only /usr beside it too.
+            tools.push((
+                "lab container --read-only -- /bin/true".into(),
+                [
+                    exe.display().to_string(),
+                    "container".into(),
+                    "--read-only".into(),
+                    "--".into(),
+                    "/bin/true".into(),
+                ]
+                .to_vec(),
+            ));
+            "--ro-bind /usr /usr"
+        };
+        let mut argv: Vec<String> = format!(
+            "bwrap --unshare-all {usr} --symlink usr/bin /bin --symlink usr/lib /lib --seccomp {}",
+            std::os::fd::AsRawFd::as_raw_fd(filter)
+        )
+        .split(' ')
+        .map(String::from)
+        .collect();
         if Path::new("/usr/lib64").exists() {
             argv.extend(["--symlink", "usr/lib64", "/lib64"].map(String::from));
         }
@@ -363,7 +406,12 @@ fn container_starts(
             ]
             .map(String::from),
         );
-        tools.push(("bwrap (same isolation)".into(), argv));
+        let name = if overlay {
+            "bwrap (same isolation: overlay /usr, the same seccomp filter)"
+        } else {
+            "bwrap (same isolation, /usr read-only: no --tmp-overlay before 0.9)"
+        };
+        tools.push((name.into(), argv));
     } else {
         skipped.push("bubblewrap: bwrap is not installed (apt-get install bubblewrap)".into());
     }
@@ -390,6 +438,10 @@ fn container_starts(
         skipped.push("util-linux: unshare is not installed".into());
     }
     let start = |argv: &[String]| -> anyhow::Result<f64> {
+        if let Some(f) = &filter {
+            use std::io::Seek;
+            (&*f).rewind()?;
+        }
         let t = Instant::now();
         let status = Command::new(&argv[0])
             .args(&argv[1..])
@@ -428,13 +480,22 @@ fn container_starts(
         .filter(|(_, s)| !s.is_empty())
         .map(|((n, _), s)| summarize(n, s))
         .collect();
+    // Each other tool beside ours with the same isolation: the read-only
+    // variant, where there is one, beside bubblewrap without overlay.
+    let read_only = ms.iter().find(|m| m.name.contains("--read-only"));
     let comparisons = ms
         .iter()
-        .skip(1)
-        .map(|m| Comparison {
-            ours: ours_name.clone(),
-            theirs: m.name.clone(),
-            ratio: ms[0].median_us / m.median_us,
+        .filter(|m| !m.name.starts_with("lab container"))
+        .map(|m| {
+            let ours = match read_only {
+                Some(ro) if m.name.contains("read-only") => ro,
+                _ => &ms[0],
+            };
+            Comparison {
+                ours: ours.name.clone(),
+                theirs: m.name.clone(),
+                ratio: ours.median_us / m.median_us,
+            }
         })
         .collect();
     Ok((ms, comparisons, skipped))

@@ -153,10 +153,23 @@ pub enum Command {
     /// cannot be executed, 127: not found). Everything is removed when it ends.
     #[command(arg_required_else_help = true)]
     Container {
-        /// A prepared root filesystem (e.g. made by debootstrap) instead of
-        /// the one assembled from the host's /usr.
+        /// The image: a prepared root filesystem (e.g. made by debootstrap),
+        /// or its layers stacked by overlayfs, the top one first (`A:B:C`),
+        /// instead of the root assembled from the host's /usr.
+        #[arg(long, value_name = "DIR[:DIR...]", value_parser = layer_list, conflicts_with = "layer")]
+        rootfs: Option<LayerList>,
+        /// One layer of the image, the top one first; repeat it for more
+        /// (for a directory whose name holds a colon).
         #[arg(long, value_name = "DIR", value_parser = existing_dir)]
-        rootfs: Option<std::path::PathBuf>,
+        layer: Vec<std::path::PathBuf>,
+        /// Keep the root read-only: no writable layer above the image (or the
+        /// host's /usr), so writes there fail with EROFS.
+        #[arg(long)]
+        read_only: bool,
+        /// The seccomp filter: `default` refuses what Docker's default
+        /// profile refuses; `unconfined` installs none.
+        #[arg(long, value_enum, default_value_t = SeccompProfile::Default)]
+        seccomp: SeccompProfile,
         /// The container's hostname.
         #[arg(long, value_name = "NAME", default_value = "container", value_parser = hostname)]
         hostname: String,
@@ -267,13 +280,40 @@ pub enum Net {
     Loopback,
 }
 
+/// Which seccomp filter `lab container` installs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeccompProfile {
+    /// What Docker's default profile refuses: mount, unshare, keyctl, …
+    Default,
+    /// No filter.
+    Unconfined,
+}
+
+impl From<SeccompProfile> for lab_kit::container::Seccomp {
+    fn from(p: SeccompProfile) -> Self {
+        match p {
+            SeccompProfile::Default => lab_kit::container::Seccomp::Default,
+            SeccompProfile::Unconfined => lab_kit::container::Seccomp::Unconfined,
+        }
+    }
+}
+
+/// An existing directory, as an absolute path without links: the
+/// container resolves it after it has mounted its own tmpfs, elsewhere.
 fn existing_dir(s: &str) -> Result<std::path::PathBuf, String> {
     let p = std::path::PathBuf::from(s);
-    if p.is_dir() {
-        Ok(p)
-    } else {
-        Err(format!("{s} is not a directory"))
+    if !p.is_dir() {
+        return Err(format!("{s} is not a directory"));
     }
+    std::fs::canonicalize(&p).map_err(|e| format!("{s}: {e}"))
+}
+
+/// `--rootfs A:B:C`: existing directories, the top layer first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerList(pub Vec<std::path::PathBuf>);
+
+fn layer_list(s: &str) -> Result<LayerList, String> {
+    s.split(':').map(existing_dir).collect::<Result<_, _>>().map(LayerList)
 }
 
 /// `4096`, `64K`, `256M`, `1G` (powers of 1024).

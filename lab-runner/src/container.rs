@@ -16,8 +16,13 @@ use lab_kit::sys::exit_child;
 /// What `lab container` runs, and how.
 #[derive(Debug, Clone)]
 pub struct Spec {
-    /// A prepared root filesystem instead of the assembled one.
-    pub rootfs: Option<PathBuf>,
+    /// The image's layers, the top one first (one: a prepared root
+    /// filesystem); none: the root assembled from the host's `/usr`.
+    pub layers: Vec<PathBuf>,
+    /// Keep the root read-only (no writable layer).
+    pub read_only: bool,
+    /// The seccomp filter.
+    pub seccomp: lab_kit::container::Seccomp,
     /// The container's hostname.
     pub hostname: String,
     /// Whether `lo` comes up (otherwise the network namespace has it down).
@@ -61,18 +66,28 @@ impl Narrate for Say<'_> {
     }
 }
 
+impl Spec {
+    /// The kit's plan for this container, run by a caller that is `rootless`.
+    pub fn plan(&self, rootless: bool) -> Result<Plan, lab_kit::container::PlanError> {
+        Plan::for_this_host(&Config {
+            layers: self.layers.clone(),
+            read_only: self.read_only,
+            seccomp: self.seccomp,
+            hostname: self.hostname.clone(),
+            loopback: self.loopback,
+            rootless,
+        })
+    }
+}
+
 /// The body of PID 1 for `lab container`: everything, then `execve`.
 fn init_for(
     spec: &Spec,
+    plan: Plan,
     verbose: bool,
     pty_slave: Option<std::os::fd::OwnedFd>,
 ) -> impl FnOnce(&mut ChildCtx) -> anyhow::Result<()> {
     let spec = spec.clone();
-    let plan = Plan::for_this_host(&Config {
-        rootfs: spec.rootfs.clone(),
-        hostname: spec.hostname.clone(),
-        loopback: spec.loopback,
-    });
     move |ctx| {
         let c = &mut if verbose { Say::To(ctx) } else { Say::Nowhere };
         plan.run(c)?;
@@ -108,6 +123,7 @@ pub fn run(
     use std::os::fd::AsFd;
 
     let rootless = !lab_kit::privilege::Caller::read().is_real_root();
+    let plan = spec.plan(rootless)?;
     let stdin = std::io::stdin();
     let pty = match spec.tty {
         true => Some(nix::pty::openpty(
@@ -123,7 +139,12 @@ pub fn run(
     let mut say = Narrator {
         since: verbose.then(std::time::Instant::now),
     };
-    let mut ctr = start(&mut say, rootless, place.is_some(), init_for(spec, verbose, slave))?;
+    let mut ctr = start(
+        &mut say,
+        rootless,
+        place.is_some(),
+        init_for(spec, plan, verbose, slave),
+    )?;
     let init = ctr.pid();
     if let Some(place) = place {
         place(init)?;

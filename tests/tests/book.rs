@@ -451,14 +451,14 @@ fn human_run(lab: &LabDecl, mode: Mode, edition: Edition) -> String {
         // A note that says where this run sits or how fast it went (labs 14
         // and 16) becomes a note saying what it holds; its own wrapped
         // continuation lines go with it.
-        if let Some((indent, holds)) = varying_note(line, edition) {
-            let continued = format!("{indent}note ");
+        if let Some((indent, word, holds)) = varying_note(line, edition) {
+            let continued = format!("{indent}{word} ");
             while rest.peek().is_some_and(|l| l.starts_with(&continued)) {
                 rest.next();
             }
             // Wrapped as the lab wraps a note.
             for part in lab_kit::render::wrap(holds, 66) {
-                lines.push(format!("{indent}note {part}"));
+                lines.push(format!("{indent}{word} {part}"));
             }
             continue;
         }
@@ -506,10 +506,13 @@ const VARYING_NOTES: [(&str, &str, &str, &str); 2] = [
     ),
 ];
 
-/// The indentation of a note listed in [`VARYING_NOTES`], and what it holds.
-fn varying_note(line: &str, edition: Edition) -> Option<(&str, &'static str)> {
+/// The indentation of a note listed in [`VARYING_NOTES`], the word that
+/// starts its lines (`注` in the Japanese edition), and what it holds.
+fn varying_note(line: &str, edition: Edition) -> Option<(&str, &'static str, &'static str)> {
     let trimmed = line.trim_start();
-    let text = trimmed.strip_prefix("note ").or_else(|| trimmed.strip_prefix("注 "))?;
+    let (word, text) = ["note", "注"]
+        .into_iter()
+        .find_map(|word| Some((word, trimmed.strip_prefix(word)?.strip_prefix(' ')?)))?;
     let holds = VARYING_NOTES
         .iter()
         .find_map(|(en_start, en_holds, ja_start, ja_holds)| {
@@ -521,7 +524,7 @@ fn varying_note(line: &str, edition: Edition) -> Option<(&str, &'static str)> {
                 None
             }
         })?;
-    Some((&line[..line.len() - trimmed.len()], holds))
+    Some((&line[..line.len() - trimmed.len()], word, holds))
 }
 
 /// The indentation of a note that is a row of a process listing:

@@ -1,7 +1,8 @@
 //! Lab 17: a container. Every mechanism of the earlier labs, applied in the
 //! order a runtime applies them, then checked from inside by PID 1 before it
-//! `execve`s the command. Seen in `/proc/PID/ns/*`, `/proc/self/mountinfo`,
-//! `/proc/self/status` and `/proc/net/dev` of the container.
+//! `execve`s the command. Seen in `/proc/PID/ns/*`, `/proc/self/mountinfo`
+//! (the overlay's layers), `/proc/PID/status` (capabilities, `NoNewPrivs`,
+//! `Seccomp`) and `/proc/net/dev` of the container.
 
 use std::path::Path;
 
@@ -10,7 +11,9 @@ use lab_kit::container::{self, Config, PhaseName, Plan};
 use lab_kit::lab::CannotRun;
 use lab_kit::mount;
 use lab_kit::net;
+use lab_kit::overlay;
 use lab_kit::prelude::*;
+use lab_kit::seccomp::{self, RawCall};
 use nix::sys::stat::stat;
 use nix::unistd::{Uid, getpid};
 use serde::{Deserialize, Serialize};
@@ -25,8 +28,10 @@ pub static LAB: LabDecl = LabDecl {
         Mechanism::Execve,
         Mechanism::FdInheritance,
         Mechanism::BindMount,
+        Mechanism::Overlayfs,
         Mechanism::PivotRoot,
         Mechanism::Capabilities,
+        Mechanism::Seccomp,
         Mechanism::NsPid,
         Mechanism::NsMnt,
         Mechanism::MountPropagation,
@@ -58,8 +63,8 @@ const NAMESPACES: StepDecl = StepDecl {
     },
 };
 const ROOTFS: StepDecl = StepDecl {
-    title: "Private mounts and a root filesystem from the host's /usr",
-    why: "Propagation is made private before anything is mounted, so no mount leaks back to the host. The root is a tmpfs holding /usr read-only, the merged-/usr links, a fresh /proc, a minimal /dev and a private /tmp.",
+    title: "Private mounts and a root filesystem over the host's /usr",
+    why: "Propagation is made private before anything is mounted, so no mount leaks back to the host. The root is a tmpfs holding the merged-/usr links, a fresh /proc, a minimal /dev and a private /tmp; its /usr is an overlay whose lower layer is the host's /usr and whose upper layer is a tmpfs, so the container may write there while the host's files stay as they are.",
     privilege: Privilege::Userns,
     needs: Needs::caps(&[Capability::CAP_SYS_ADMIN]),
 };
@@ -82,8 +87,8 @@ const LIMITS: StepDecl = StepDecl {
     needs: Needs::NOTHING,
 };
 const RESTRICT: StepDecl = StepDecl {
-    title: "Capabilities cut to Docker's default set, no_new_privs, no stray descriptors",
-    why: "The bounding set is cut first so that no later execve can regain a capability; no_new_privs stops setuid binaries from granting more; descriptors the command must not see are marked close-on-exec.",
+    title: "Capabilities cut to Docker's default set, no_new_privs, no stray descriptors, a seccomp filter",
+    why: "The bounding set is cut first so that no later execve can regain a capability; no_new_privs stops setuid binaries from granting more; descriptors the command must not see are marked close-on-exec. Last comes a seccomp filter like Docker's default profile, which no_new_privs allows without CAP_SYS_ADMIN and which no later call can remove.",
     privilege: Privilege::Userns,
     needs: Needs::caps(&[Capability::CAP_SETPCAP]),
 };
@@ -94,7 +99,12 @@ const EXEC: StepDecl = StepDecl {
     needs: Needs::NOTHING,
 };
 
-const HOSTNAME: &str = "lab-15";
+const HOSTNAME: &str = "lab-17";
+
+/// The file PID 1 writes into its root's /usr before the pivot, and the
+/// one it creates there from inside: both must land in the upper layer.
+const PROBE: &str = "lab-17-probe";
+const PROBE_INSIDE: &str = "lab-17-inside";
 
 /// What the container may use: processes, memory, a share of a CPU.
 const CONTAINER_LIMITS: container::Limits = container::Limits {
@@ -111,8 +121,14 @@ const FORK_CAP: usize = 64;
 enum Report {
     /// `getpid()` inside.
     Pid(i32),
-    /// `ls /` of the assembled root.
-    Root(Vec<String>),
+    /// `ls /` of the assembled root, its /usr's overlay layers, and where
+    /// the file written into its /usr is: in the upper layer, in the lower.
+    Root {
+        listing: Vec<String>,
+        layers: Option<(String, String)>,
+        in_upper: bool,
+        in_lower: bool,
+    },
     /// After `pivot_root`: the mount points, and whether the old root is listed.
     Pivoted { mounts: Vec<String>, old_root_listed: bool },
     /// The hostname and the interfaces inside.
@@ -146,6 +162,8 @@ struct Inside {
     interfaces: Vec<String>,
     escape_reaches_old_root: bool,
     usr_write: Result<(), i32>,
+    unshare_user: Result<(), i32>,
+    keyctl: Result<(), i32>,
     proc_sys_write: Result<(), i32>,
     device_open: Result<(), i32>,
     cap_eff: u64,
@@ -167,8 +185,11 @@ impl Container {
     }
 }
 
-fn plan() -> Plan {
-    Plan::for_this_host(&Config::from(HOSTNAME))
+fn plan(rootless: bool) -> Result<Plan, container::PlanError> {
+    Plan::for_this_host(&Config {
+        rootless,
+        ..Config::from(HOSTNAME)
+    })
 }
 
 fn run(lab: &mut Lab) -> Result<(), Halt> {
@@ -186,7 +207,8 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
                 Err(e) => return Err(e.into()),
             },
         };
-        let mut pid1 = container::start(s, rootless, true, |c| pid1(c, plan()))?;
+        let plan = plan(rootless)?;
+        let mut pid1 = container::start(s, rootless, true, |c| pid1(c, plan))?;
         let init_pid = pid1.pid().as_raw();
         match &cgroups {
             Ok(cg) => cg.join(s, init_pid, "<child>")?,
@@ -211,10 +233,31 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
 
     lab.step(&ROOTFS, |s| {
         ctr.pid1.tell(Cue::Release)?;
-        let Report::Root(listing) = ctr.report(s)? else {
+        let Report::Root {
+            listing,
+            layers,
+            in_upper,
+            in_lower,
+        } = ctr.report(s)?
+        else {
             bail!("PID 1 did not list its root")
         };
         s.observe("ls / of the new root", listing.join(" "));
+        let (lower, upper) = layers.context("PID 1's /usr is not an overlay")?;
+        s.check_eq("lowerdir of the root's /usr", "/usr", lower.as_str());
+        s.check_eq("upperdir of the root's /usr", container::UPPER, upper.as_str());
+        s.check(
+            format!("{PROBE}, written into the root's /usr, is in the upper layer"),
+            in_upper,
+            "present",
+            if in_upper { "present" } else { "absent" },
+        );
+        s.check(
+            format!("the lower layer (the host's /usr) has no {PROBE}"),
+            !in_lower && !Path::new("/usr").join(PROBE).exists(),
+            "absent",
+            "present",
+        );
         let missing: Vec<&str> = ["bin", "dev", "etc", "proc", "tmp", "usr"]
             .into_iter()
             .filter(|d| !listing.iter().any(|l| l == d))
@@ -317,6 +360,13 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         let Report::Restricted { cap_eff, cap_bnd } = ctr.report(s)? else {
             bail!("PID 1 did not report its capabilities")
         };
+        // Read by the lab, from the host: the kernel's own account of PID 1.
+        let filter = seccomp::status(Who::Pid(init_pid))?.context("this kernel shows no Seccomp: line")?;
+        s.observe("Seccomp of PID 1", format!("{} ({})", filter.mode, filter.mode_name()));
+        s.check_eq("Seccomp of PID 1 (2: a filter)", &2, &filter.mode);
+        if let Some(filters) = filter.filters {
+            s.check_eq("Seccomp_filters of PID 1", &1, &filters);
+        }
         s.observe("CapEff", proc::cap_names(cap_eff));
         let want = container::default_caps_mask();
         s.check_eq(
@@ -351,10 +401,28 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
                 "stays inside"
             },
         );
+        let usr_write = inside.usr_write.map_err(Errno::from_raw);
+        s.check(
+            format!("creating /usr/{PROBE_INSIDE} inside (it lands in the upper layer)"),
+            usr_write.is_ok(),
+            "Ok(())",
+            format!("{usr_write:?}"),
+        );
+        s.check(
+            format!("the host's /usr has no {PROBE_INSIDE}"),
+            !Path::new("/usr").join(PROBE_INSIDE).exists(),
+            "absent",
+            "present",
+        );
         s.check_errno(
-            "creating a file under /usr",
-            Errno::EROFS,
-            &inside.usr_write.map_err(Errno::from_raw),
+            "unshare(CLONE_NEWUSER) is refused by the filter",
+            Errno::EPERM,
+            &inside.unshare_user.map_err(Errno::from_raw),
+        );
+        s.check_errno(
+            "keyctl() is refused by the filter",
+            Errno::EPERM,
+            &inside.keyctl.map_err(Errno::from_raw),
         );
         // Read-only in any case (EROFS); when the container's root is not
         // the host's, the file's owner refuses first (EACCES).
@@ -421,7 +489,19 @@ fn pid1(c: &mut ChildCtx, plan: Plan) -> anyhow::Result<()> {
     c.wait_for(Cue::Release)?;
     plan.phase(PhaseName::Mounts).run(c)?;
     plan.phase(PhaseName::Rootfs).run(c)?;
-    c.send(&Report::Root(ls(Path::new(container::NEW_ROOT))?))?;
+    let usr = plan.stage.at("/usr");
+    let layers = overlay::options_at(Who::This, &usr)?.map(|o| (o.lowerdir.join(":"), o.upperdir.unwrap_or_default()));
+    c.run(op::Open::create(
+        format!("{usr}/{PROBE}"),
+        OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+        0o644,
+    ))?;
+    c.send(&Report::Root {
+        listing: ls(Path::new(&plan.stage.root()))?,
+        layers,
+        in_upper: Path::new(&plan.stage.upper()).join(PROBE).is_file(),
+        in_lower: Path::new("/usr").join(PROBE).exists(),
+    })?;
 
     c.wait_for(Cue::Release)?;
     let old_root = stat("/")?;
@@ -468,7 +548,14 @@ fn pid1(c: &mut ChildCtx, plan: Plan) -> anyhow::Result<()> {
         hostname: nix::unistd::gethostname()?.to_string_lossy().into_owned(),
         interfaces: procfs::net::dev_status()?.into_keys().collect(),
         escape_reaches_old_root: escape_reaches(c, old_root),
-        usr_write: probe_write("/usr/lab-15-probe"),
+        usr_write: probe_write(&format!("/usr/{PROBE_INSIDE}")),
+        unshare_user: c
+            .run(op::Unshare(nix::sched::CloneFlags::CLONE_NEWUSER))
+            .map_err(|e| e as i32),
+        keyctl: match RawCall::native("keyctl") {
+            Some(call) => c.run(call).map(drop).map_err(|e| e as i32),
+            None => Err(Errno::ENOSYS as i32),
+        },
         proc_sys_write: std::fs::OpenOptions::new()
             .append(true)
             .open("/proc/sys/kernel/core_pattern")
@@ -510,7 +597,7 @@ fn escape_reaches(c: &mut ChildCtx, old_root: nix::sys::stat::FileStat) -> bool 
 /// user namespace; elsewhere `/dev` is `nodev`, so opening is refused).
 fn device_open() -> Result<(), i32> {
     use nix::sys::stat::{Mode, SFlag, makedev, mknod};
-    let path = "/dev/lab-15-disk";
+    let path = "/dev/lab-17-disk";
     mknod(path, SFlag::S_IFBLK, Mode::from_bits_truncate(0o600), makedev(254, 0)).map_err(|e| e as i32)?;
     let res = std::fs::File::open(path)
         .map(drop)

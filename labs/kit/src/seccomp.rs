@@ -579,6 +579,22 @@ impl Program {
         &self.insns
     }
 
+    /// The program as `struct sock_filter` bytes in this machine's byte
+    /// order: what `bwrap --seccomp FD` reads from its descriptor.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.insns
+            .iter()
+            .flat_map(|i| {
+                let mut b = Vec::with_capacity(8);
+                b.extend(i.code.to_ne_bytes());
+                b.push(i.jt);
+                b.push(i.jf);
+                b.extend(i.k.to_ne_bytes());
+                b
+            })
+            .collect()
+    }
+
     /// The same program without the architecture check (and the x32 guard):
     /// for the lesson only, which shows what a filter that compares numbers
     /// of one ABI does with a call of another.

@@ -1,10 +1,12 @@
 //! A container, assembled from the mechanisms of the earlier labs in the
 //! order real runtimes apply them: user namespace first (when rootless), the
-//! other namespaces, a root filesystem made of read-only binds of the host's
-//! `/usr` plus fresh `/proc`, `/dev` and `/tmp`, `pivot_root` with the old
-//! root detached, hostname, then capabilities cut to Docker's default set,
-//! `no_new_privs` and close-on-exec for every inherited descriptor, and
-//! finally `execve`.
+//! other namespaces, a root filesystem whose base (the host's `/usr`, or an
+//! image's layers) is the read-only lower layer of an overlay with a
+//! writable layer on a tmpfs, plus fresh `/proc`, `/dev` and `/tmp`,
+//! `pivot_root` with the old root detached, hostname, then capabilities cut
+//! to Docker's default set, `no_new_privs`, close-on-exec for every inherited
+//! descriptor, a seccomp filter like Docker's default profile, and finally
+//! `execve`.
 //!
 //! The recipe is a [`Plan`]: phases of call values, built once from a
 //! [`Config`] and a view of the host, inspectable (and unit-tested) without
@@ -12,9 +14,9 @@
 //! whole for any command, with the terminal and signal relay of the runner.
 //! [`start`] clones the container's PID 1; [`Cgroups`] limits it.
 //!
-//! What shows it: `/proc/PID/ns/*`, `/proc/self/mountinfo`,
-//! `/proc/self/status` (`CapEff`, `CapBnd`, `NoNewPrivs`), `/proc/net/dev`,
-//! `/proc/PID/cgroup`.
+//! What shows it: `/proc/PID/ns/*`, `/proc/self/mountinfo` (the overlay's
+//! `lowerdir`, `upperdir`, `workdir`), `/proc/self/status` (`CapEff`,
+//! `CapBnd`, `NoNewPrivs`, `Seccomp`), `/proc/net/dev`, `/proc/PID/cgroup`.
 
 mod cgroups;
 mod plan;
@@ -29,7 +31,7 @@ use crate::event::Event;
 use crate::narrate::Narrate;
 
 pub use cgroups::{Cgroups, Controller, Limits};
-pub use plan::{Action, Config, HostView, Phase, PhaseName, Plan};
+pub use plan::{Action, Config, HostView, Phase, PhaseName, Plan, PlanError, Seccomp, Stage};
 
 /// The capabilities Docker grants a container by default.
 pub const DEFAULT_CAPS: &[Capability] = &[
@@ -54,8 +56,21 @@ pub fn default_caps_mask() -> u64 {
     DEFAULT_CAPS.iter().fold(0, |m, c| m | c.bitmask())
 }
 
-/// Where the container's root is assembled, inside its private mount namespace.
-pub const NEW_ROOT: &str = "/tmp";
+/// The container's own space while it is set up, a tmpfs inside its
+/// private mount namespace: the new root and the overlay's writable layer
+/// (as a runtime's bundle directory holds `rootfs/` and the layer's
+/// `diff/`). It belongs to the old root, so it is detached with it. `/tmp`
+/// unless an image layer lies under it (the tmpfs would hide the layer):
+/// then the first of [`STAGES`] that holds none.
+pub const STAGE: &str = "/tmp";
+/// Where the stage may be, in order of preference.
+pub const STAGES: &[&str] = &["/tmp", "/run", "/mnt", "/var/tmp", "/srv", "/opt", "/media"];
+/// Where the container's root is assembled, on the default stage.
+pub const NEW_ROOT: &str = "/tmp/root";
+/// The overlay's writable layer, on the default stage: what the container
+/// changed in its root (what `docker diff` lists). Reachable only through
+/// the overlay once the old root is gone.
+pub const UPPER: &str = "/tmp/upper";
 
 /// The device nodes a container gets, bind-mounted from the host's `/dev`
 /// (a user namespace may not create device nodes, but may bind them).

@@ -12,20 +12,54 @@ use caps::{CapSet, Capability};
 use nix::fcntl::OFlag;
 use nix::mount::MsFlags;
 
-use super::{DEFAULT_CAPS, DEVICES, NEW_ROOT, PROC_MASKED, PROC_READ_ONLY};
+use super::{DEFAULT_CAPS, DEVICES, PROC_MASKED, PROC_READ_ONLY, STAGES};
 use crate::narrate::Narrate;
 use crate::op::{Capset, Chdir, CloexecFrom, Mkdir, Mount, Open, PivotRoot, Prctl, Sethostname, Symlink, Umount2};
+use crate::overlay::{Layers, OverlayError};
+use crate::seccomp::{InstallFilter, Program, SeccompError};
 
 /// What the container is made of.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// A prepared root filesystem (bound at [`NEW_ROOT`]) instead of the one
-    /// assembled from the host's `/usr`.
-    pub rootfs: Option<PathBuf>,
+    /// The image's layers, the top one first: one is a prepared root
+    /// filesystem (e.g. made by debootstrap), several are stacked by
+    /// overlayfs. None: the root is assembled from the host's `/usr`.
+    pub layers: Vec<PathBuf>,
+    /// No writable layer: the base stays read-only (`EROFS`) instead of
+    /// taking the container's writes into a tmpfs above it.
+    pub read_only: bool,
+    /// The seccomp filter installed last, before `execve`.
+    pub seccomp: Seccomp,
     /// The container's hostname.
     pub hostname: String,
     /// Whether `lo` comes up (otherwise the network namespace has it down).
     pub loopback: bool,
+    /// The container has a user namespace of its own: its overlay keeps its
+    /// xattrs in `user.overlay.*` (`userxattr`).
+    pub rootless: bool,
+}
+
+/// Which seccomp filter the container gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seccomp {
+    /// What Docker's default profile refuses ([`crate::seccomp::docker_default`]).
+    Default,
+    /// None, as `docker run --security-opt seccomp=unconfined`.
+    Unconfined,
+}
+
+/// Why a plan cannot be made of a [`Config`].
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The layers cannot be given to overlay.
+    #[error("the container's layers: {0}")]
+    Layers(#[from] OverlayError),
+    /// The seccomp filter does not compile.
+    #[error("the container's seccomp filter: {0}")]
+    Filter(#[from] SeccompError),
+    /// Every place the container could be set up overlaps a layer.
+    #[error("no place to set the container up outside its layers: each of {} holds or lies inside a layer", .0.join(", "))]
+    NoStage(Vec<String>),
 }
 
 /// What the plan needs to know of the host: which top-level directories
@@ -40,6 +74,8 @@ pub struct HostView {
     pub dirs: Vec<String>,
     /// Every capability this kernel knows (`/proc/sys/kernel/cap_last_cap`).
     pub capabilities: Vec<Capability>,
+    /// Those of [`STAGES`] that are directories here.
+    pub stages: Vec<String>,
 }
 
 impl HostView {
@@ -67,6 +103,11 @@ impl HostView {
             links,
             dirs,
             capabilities,
+            stages: STAGES
+                .iter()
+                .filter(|d| Path::new(d).is_dir())
+                .map(|d| d.to_string())
+                .collect(),
         }
     }
 }
@@ -76,13 +117,14 @@ impl HostView {
 pub enum PhaseName {
     /// Make every mount private, so nothing propagates to the host.
     Mounts,
-    /// Assemble the root filesystem at [`NEW_ROOT`].
+    /// Assemble the root filesystem at [`Stage::root`].
     Rootfs,
     /// `pivot_root` into it and detach the old root.
     Pivot,
     /// The hostname, and `lo` up.
     Identity,
-    /// Capabilities cut to Docker's default set, `no_new_privs`, close-on-exec.
+    /// Capabilities cut to Docker's default set, `no_new_privs`,
+    /// close-on-exec, the seccomp filter.
     Restrict,
 }
 
@@ -103,6 +145,8 @@ pub enum Action {
     MountPoint {
         /// The directory.
         path: String,
+        /// The same, as the container will see it.
+        inside: String,
         /// The prepared root filesystem it must be in, if any.
         in_rootfs: Option<PathBuf>,
     },
@@ -134,6 +178,8 @@ pub enum Action {
     Capset(Capset),
     /// `close_range(…, CLOSE_RANGE_CLOEXEC)`.
     CloexecFrom(CloexecFrom),
+    /// `seccomp(SECCOMP_SET_MODE_FILTER, …)`.
+    InstallFilter(Program),
 }
 
 impl fmt::Display for Action {
@@ -155,6 +201,7 @@ impl fmt::Display for Action {
             Action::Prctl(o) => o.fmt(f),
             Action::Capset(o) => o.fmt(f),
             Action::CloexecFrom(o) => o.fmt(f),
+            Action::InstallFilter(p) => InstallFilter(p).fmt(f),
         }
     }
 }
@@ -167,7 +214,11 @@ impl Action {
             Action::RemountReadonly(p) => crate::mount::remount_readonly(n, p)?,
             Action::Umount2(o) => n.run(o.clone())?,
             Action::Mkdir(o) => n.run(o.clone())?,
-            Action::MountPoint { path, in_rootfs } => {
+            Action::MountPoint {
+                path,
+                inside,
+                in_rootfs,
+            } => {
                 if !Path::new(path).is_dir()
                     && let Err(e) = n.run(Mkdir::new(path.as_str()))
                 {
@@ -177,7 +228,7 @@ impl Action {
                         Some(given) => anyhow::bail!(
                             "the root filesystem {} has no {} to mount on, and it cannot be made there: {e}",
                             given.display(),
-                            path.trim_start_matches(NEW_ROOT)
+                            inside
                         ),
                         None => anyhow::bail!("mkdir {path}: {e}"),
                     }
@@ -217,6 +268,7 @@ impl Action {
             Action::Prctl(o) => n.run(*o)?,
             Action::Capset(o) => n.run(o.clone())?,
             Action::CloexecFrom(o) => drop(n.run(*o)?),
+            Action::InstallFilter(p) => n.run(InstallFilter(p))?,
         }
         Ok(())
     }
@@ -241,17 +293,58 @@ impl Phase {
 /// The whole recipe.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// Where it is set up.
+    pub stage: Stage,
     /// The phases in the order they run.
     pub phases: Vec<Phase>,
 }
 
-fn at(rel: &str) -> String {
-    format!("{NEW_ROOT}{rel}")
+/// Where the container is set up: a directory of the host's tree that a
+/// tmpfs covers in the container's mount namespace (see [`super::STAGE`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stage(pub String);
+
+impl Stage {
+    /// The stage for a container made of `layers` on `host`: the first of
+    /// its [`HostView::stages`] that neither holds a layer nor lies inside
+    /// one (overlay refuses layers that overlap, with `ELOOP`).
+    pub fn choose(host: &HostView, layers: &[PathBuf]) -> Result<Stage, PlanError> {
+        let free = |dir: &&String| {
+            !layers
+                .iter()
+                .any(|l| l.starts_with(dir.as_str()) || Path::new(dir.as_str()).starts_with(l))
+        };
+        match host.stages.iter().find(free) {
+            Some(dir) => Ok(Stage(dir.clone())),
+            None => Err(PlanError::NoStage(host.stages.clone())),
+        }
+    }
+
+    /// The new root.
+    pub fn root(&self) -> String {
+        format!("{}/root", self.0)
+    }
+
+    /// The overlay's writable layer.
+    pub fn upper(&self) -> String {
+        format!("{}/upper", self.0)
+    }
+
+    /// The overlay's work directory.
+    pub fn work(&self) -> String {
+        format!("{}/work", self.0)
+    }
+
+    /// A path in the new root: `at("/usr")`.
+    pub fn at(&self, rel: &str) -> String {
+        format!("{}/root{rel}", self.0)
+    }
 }
 
 impl Plan {
     /// The plan for `config` on a host that looks like `host`.
-    pub fn new(config: &Config, host: &HostView) -> Plan {
+    pub fn new(config: &Config, host: &HostView) -> Result<Plan, PlanError> {
+        let stage = Stage::choose(host, &config.layers)?;
         let phases = vec![
             Phase {
                 name: PhaseName::Mounts,
@@ -259,13 +352,13 @@ impl Plan {
             },
             Phase {
                 name: PhaseName::Rootfs,
-                actions: rootfs(config, host),
+                actions: rootfs(config, host, &stage)?,
             },
             // ANCHOR: pivot
             Phase {
                 name: PhaseName::Pivot,
                 actions: vec![
-                    Action::Chdir(Chdir::new(NEW_ROOT)),
+                    Action::Chdir(Chdir::new(stage.root())),
                     // pivot_root(".", ".") stacks the old root on top of the new
                     // one, so no directory for it is needed in the new root
                     // (which may be read-only, or not ours to write).
@@ -287,14 +380,14 @@ impl Plan {
             },
             Phase {
                 name: PhaseName::Restrict,
-                actions: restrict(host),
+                actions: restrict(config, host)?,
             },
         ];
-        Plan { phases }
+        Ok(Plan { stage, phases })
     }
 
     /// The plan for `config` on this machine.
-    pub fn for_this_host(config: &Config) -> Plan {
+    pub fn for_this_host(config: &Config) -> Result<Plan, PlanError> {
         Plan::new(config, &HostView::read())
     }
 
@@ -310,29 +403,49 @@ impl Plan {
     }
 }
 
-fn rootfs(config: &Config, host: &HostView) -> Vec<Action> {
-    let mut v = Vec::new();
-    match &config.rootfs {
-        Some(dir) => {
+fn rootfs(config: &Config, host: &HostView, stage: &Stage) -> Result<Vec<Action>, PlanError> {
+    let root = stage.root();
+    let at = |rel: &str| stage.at(rel);
+    let mut v = vec![
+        Action::Mount(
+            Mount::fs("container", stage.0.as_str(), "tmpfs")
+                .flags(MsFlags::MS_NOSUID | MsFlags::MS_NODEV)
+                .data("mode=0755"),
+        ),
+        Action::Mkdir(Mkdir::new(root.as_str())),
+    ];
+    let writable = !config.read_only;
+    if writable {
+        v.push(Action::Mkdir(Mkdir::new(stage.upper())));
+        v.push(Action::Mkdir(Mkdir::new(stage.work())));
+    }
+    let overlay = |lower: &[PathBuf], target: &str| {
+        let layers = Layers::new(lower).userxattr(config.rootless);
+        let layers = if writable {
+            layers.upper(stage.upper(), stage.work())
+        } else {
+            layers
+        };
+        layers.mount(target)
+    };
+    match config.layers.as_slice() {
+        [] => {
             v.push(Action::Mount(
-                Mount::bind(dir.as_path(), NEW_ROOT).flags(MsFlags::MS_REC),
-            ));
-            // Device nodes the container makes in the host's directory (it
-            // keeps CAP_MKNOD) must not open host devices.
-            v.push(Action::Mount(
-                Mount::change(NEW_ROOT, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_NODEV)
-                    .keeping(crate::mount::kept_flags_of(NEW_ROOT)),
-            ));
-        }
-        None => {
-            v.push(Action::Mount(
-                Mount::fs("rootfs", NEW_ROOT, "tmpfs")
+                Mount::fs("rootfs", root.as_str(), "tmpfs")
                     .flags(MsFlags::MS_NOSUID | MsFlags::MS_NODEV)
                     .data("mode=0755"),
             ));
             v.push(Action::Mkdir(Mkdir::new(at("/usr"))));
-            v.push(Action::Mount(Mount::bind("/usr", at("/usr")).flags(MsFlags::MS_REC)));
-            v.push(Action::RemountReadonly(at("/usr")));
+            if writable {
+                // ANCHOR: usr_overlay
+                // The host's /usr is the lower layer: the container reads it and
+                // writes above it, into the stage's tmpfs.
+                v.push(Action::Mount(overlay(&["/usr".into()], &at("/usr"))?));
+                // ANCHOR_END: usr_overlay
+            } else {
+                v.push(Action::Mount(Mount::bind("/usr", at("/usr")).flags(MsFlags::MS_REC)));
+                v.push(Action::RemountReadonly(at("/usr")));
+            }
             for (top, target) in &host.links {
                 v.push(Action::Symlink(Symlink {
                     target: target.as_path().into(),
@@ -362,11 +475,26 @@ fn rootfs(config: &Config, host: &HostView) -> Vec<Action> {
             }
             v.push(Action::Mkdir(Mkdir::new(at("/root"))));
         }
+        // One read-only layer: overlay wants two or more without an upper.
+        [dir] if !writable => {
+            v.push(Action::Mount(
+                Mount::bind(dir.as_path(), root.as_str()).flags(MsFlags::MS_REC),
+            ));
+            v.push(Action::RemountReadonly(root.clone()));
+        }
+        // Device nodes the container makes (it keeps CAP_MKNOD) must not
+        // open host devices: the image's root is nodev.
+        layers => v.push(Action::Mount(overlay(layers, &root)?.flags(if writable {
+            MsFlags::MS_NODEV
+        } else {
+            MsFlags::MS_NODEV | MsFlags::MS_RDONLY
+        }))),
     }
     for dir in ["/proc", "/dev", "/tmp"] {
         v.push(Action::MountPoint {
             path: at(dir),
-            in_rootfs: config.rootfs.clone(),
+            inside: dir.to_string(),
+            in_rootfs: config.layers.first().filter(|_| config.read_only).cloned(),
         });
     }
     v.push(Action::Mount(
@@ -421,14 +549,15 @@ fn rootfs(config: &Config, host: &HostView) -> Vec<Action> {
             .flags(MsFlags::MS_NOSUID | MsFlags::MS_NODEV)
             .data("mode=1777"),
     ));
-    v
+    Ok(v)
 }
 
 // ANCHOR: restrict
 /// Cut the capabilities to Docker's default set (bounding set first, so no
 /// later `execve` can regain the rest), set `no_new_privs`, and mark every
-/// descriptor above stderr close-on-exec.
-fn restrict(host: &HostView) -> Vec<Action> {
+/// descriptor above stderr close-on-exec; the seccomp filter comes last,
+/// once `no_new_privs` lets it be installed without `CAP_SYS_ADMIN`.
+fn restrict(config: &Config, host: &HostView) -> Result<Vec<Action>, PlanError> {
     let mut v: Vec<Action> = host
         .capabilities
         .iter()
@@ -444,16 +573,22 @@ fn restrict(host: &HostView) -> Vec<Action> {
     v.push(Action::Prctl(Prctl::AmbientClearAll));
     v.push(Action::Prctl(Prctl::SetNoNewPrivs));
     v.push(Action::CloexecFrom(CloexecFrom(3)));
-    v
+    if config.seccomp == Seccomp::Default {
+        v.push(Action::InstallFilter(crate::seccomp::docker_default()?));
+    }
+    Ok(v)
 }
 // ANCHOR_END: restrict
 
 impl From<&str> for Config {
     fn from(hostname: &str) -> Self {
         Config {
-            rootfs: None,
+            layers: Vec::new(),
+            read_only: false,
+            seccomp: Seccomp::Default,
             hostname: hostname.to_string(),
             loopback: true,
+            rootless: false,
         }
     }
 }
@@ -467,16 +602,27 @@ mod tests {
             links: vec![("bin".into(), "usr/bin".into()), ("lib".into(), "usr/lib".into())],
             dirs: vec!["lib64".into()],
             capabilities: caps::all().into_iter().collect(),
+            stages: vec!["/tmp".into(), "/run".into()],
         }
+    }
+
+    fn plan(config: &Config) -> Plan {
+        Plan::new(config, &host()).expect("the plan is made")
     }
 
     fn lines(p: &Phase) -> Vec<String> {
         p.actions.iter().map(ToString::to_string).collect()
     }
 
+    fn position(l: &[String], s: &str) -> usize {
+        l.iter()
+            .position(|x| x == s)
+            .unwrap_or_else(|| panic!("{s} not in {l:#?}"))
+    }
+
     #[test]
     fn propagation_is_private_before_anything_is_mounted() {
-        let plan = Plan::new(&Config::from("c"), &host());
+        let plan = plan(&Config::from("c"));
         assert_eq!(plan.phases[0].name, PhaseName::Mounts);
         assert_eq!(
             lines(&plan.phases[0]),
@@ -496,51 +642,152 @@ mod tests {
     }
 
     #[test]
-    fn the_assembled_root_holds_usr_read_only_and_the_hosts_layout() {
-        let plan = Plan::new(&Config::from("c"), &host());
-        let l = lines(plan.phase(PhaseName::Rootfs));
-        let pos = |s: &str| {
-            l.iter()
-                .position(|x| x == s)
-                .unwrap_or_else(|| panic!("{s} not in {l:#?}"))
-        };
-        let tmpfs = pos(r#"mount("rootfs", "/tmp", "tmpfs", MS_NOSUID|MS_NODEV, "mode=0755")"#);
-        let usr = pos(r#"mount("/usr", "/tmp/usr", NULL, MS_BIND|MS_REC, NULL)"#);
-        let ro = pos("remount /tmp/usr read-only, keeping its locked flags");
-        assert!(tmpfs < usr && usr < ro);
-        pos(r#"symlink("usr/bin", "/tmp/bin")"#);
-        pos(r#"mount("/lib64", "/tmp/lib64", NULL, MS_BIND|MS_REC, NULL)"#);
-        let proc_ = pos(r#"mount("proc", "/tmp/proc", "proc", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL)"#);
-        assert!(pos("mask /tmp/proc/kcore") > proc_);
-        assert!(pos("read-only /tmp/proc/sys") > proc_);
-        pos(r#"mount("/dev/null", "/tmp/dev/null", NULL, MS_BIND, NULL)"#);
-        pos(r#"mount("devpts", "/tmp/dev/pts", "devpts", MS_NOSUID|MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620")"#);
+    fn the_assembled_root_takes_the_hosts_usr_as_its_lower_layer() {
+        let l = lines(plan(&Config::from("c")).phase(PhaseName::Rootfs));
+        assert_eq!(
+            l[..5],
+            [
+                r#"mount("container", "/tmp", "tmpfs", MS_NOSUID|MS_NODEV, "mode=0755")"#,
+                r#"mkdir("/tmp/root", 0755)"#,
+                r#"mkdir("/tmp/upper", 0755)"#,
+                r#"mkdir("/tmp/work", 0755)"#,
+                r#"mount("rootfs", "/tmp/root", "tmpfs", MS_NOSUID|MS_NODEV, "mode=0755")"#,
+            ]
+        );
+        let usr = position(
+            &l,
+            r#"mount("overlay", "/tmp/root/usr", "overlay", 0, "lowerdir=/usr,upperdir=/tmp/upper,workdir=/tmp/work")"#,
+        );
+        assert!(position(&l, r#"mkdir("/tmp/root/usr", 0755)"#) < usr);
+        position(&l, r#"symlink("usr/bin", "/tmp/root/bin")"#);
+        position(&l, r#"mount("/lib64", "/tmp/root/lib64", NULL, MS_BIND|MS_REC, NULL)"#);
+        let proc_ = position(
+            &l,
+            r#"mount("proc", "/tmp/root/proc", "proc", MS_NOSUID|MS_NODEV|MS_NOEXEC, NULL)"#,
+        );
+        assert!(position(&l, "mask /tmp/root/proc/kcore") > proc_);
+        assert!(position(&l, "read-only /tmp/root/proc/sys") > proc_);
+        position(&l, r#"mount("/dev/null", "/tmp/root/dev/null", NULL, MS_BIND, NULL)"#);
+        position(
+            &l,
+            r#"mount("devpts", "/tmp/root/dev/pts", "devpts", MS_NOSUID|MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620")"#,
+        );
         let last = l.last().map(String::as_str);
         assert_eq!(
             last,
-            Some(r#"mount("tmp", "/tmp/tmp", "tmpfs", MS_NOSUID|MS_NODEV, "mode=1777")"#)
+            Some(r#"mount("tmp", "/tmp/root/tmp", "tmpfs", MS_NOSUID|MS_NODEV, "mode=1777")"#)
         );
     }
 
     #[test]
-    fn a_prepared_root_is_bound_and_made_nodev() {
+    fn read_only_binds_usr_and_makes_no_writable_layer() {
         let config = Config {
-            rootfs: Some("/srv/root".into()),
+            read_only: true,
             ..Config::from("c")
         };
-        let l = lines(Plan::new(&config, &host()).phase(PhaseName::Rootfs));
-        assert_eq!(l[0], r#"mount("/srv/root", "/tmp", NULL, MS_BIND|MS_REC, NULL)"#);
-        assert!(l[1].starts_with(r#"mount(NULL, "/tmp", NULL, MS_NODEV|MS_REMOUNT|MS_BIND"#));
-        assert!(!l.iter().any(|x| x.contains("/usr")), "{l:#?}");
+        let l = lines(plan(&config).phase(PhaseName::Rootfs));
+        let usr = position(&l, r#"mount("/usr", "/tmp/root/usr", NULL, MS_BIND|MS_REC, NULL)"#);
+        assert!(usr < position(&l, "remount /tmp/root/usr read-only, keeping its locked flags"));
+        assert!(
+            !l.iter().any(|x| x.contains("overlay") || x.contains("/tmp/upper")),
+            "{l:#?}"
+        );
+    }
+
+    #[test]
+    fn rootless_overlays_keep_their_xattrs_in_the_user_namespace() {
+        let config = Config {
+            rootless: true,
+            ..Config::from("c")
+        };
+        let l = lines(plan(&config).phase(PhaseName::Rootfs));
+        position(
+            &l,
+            r#"mount("overlay", "/tmp/root/usr", "overlay", 0, "lowerdir=/usr,upperdir=/tmp/upper,workdir=/tmp/work,userxattr")"#,
+        );
+    }
+
+    #[test]
+    fn image_layers_are_stacked_top_first_and_nodev() {
+        let layers = vec![PathBuf::from("/img/app"), PathBuf::from("/img/base")];
+        let config = Config {
+            layers: layers.clone(),
+            ..Config::from("c")
+        };
+        let l = lines(plan(&config).phase(PhaseName::Rootfs));
+        position(
+            &l,
+            r#"mount("overlay", "/tmp/root", "overlay", MS_NODEV, "lowerdir=/img/app:/img/base,upperdir=/tmp/upper,workdir=/tmp/work")"#,
+        );
+        assert!(!l.iter().any(|x| x.contains(r#""/usr""#)), "{l:#?}");
+        let read_only = Config {
+            layers,
+            read_only: true,
+            ..Config::from("c")
+        };
+        let l = lines(plan(&read_only).phase(PhaseName::Rootfs));
+        position(
+            &l,
+            r#"mount("overlay", "/tmp/root", "overlay", MS_RDONLY|MS_NODEV, "lowerdir=/img/app:/img/base")"#,
+        );
+    }
+
+    #[test]
+    fn one_read_only_layer_is_a_read_only_bind() {
+        let config = Config {
+            layers: vec!["/srv/root".into()],
+            read_only: true,
+            ..Config::from("c")
+        };
+        let l = lines(plan(&config).phase(PhaseName::Rootfs));
+        assert_eq!(l[2], r#"mount("/srv/root", "/tmp/root", NULL, MS_BIND|MS_REC, NULL)"#);
+        assert_eq!(l[3], "remount /tmp/root read-only, keeping its locked flags");
+    }
+
+    #[test]
+    fn a_layer_overlay_cannot_parse_is_refused_before_anything_runs() {
+        let config = Config {
+            layers: vec![PathBuf::from("/img/a\0b")],
+            ..Config::from("c")
+        };
+        assert!(matches!(
+            Plan::new(&config, &host()),
+            Err(PlanError::Layers(OverlayError::BadPath(_)))
+        ));
+    }
+
+    #[test]
+    fn the_stage_moves_off_a_directory_that_holds_a_layer() {
+        let config = Config {
+            layers: vec!["/tmp/image".into()],
+            ..Config::from("c")
+        };
+        let plan = plan(&config);
+        assert_eq!(plan.stage, Stage("/run".into()));
+        let l = lines(plan.phase(PhaseName::Rootfs));
+        assert_eq!(
+            l[0],
+            r#"mount("container", "/run", "tmpfs", MS_NOSUID|MS_NODEV, "mode=0755")"#
+        );
+        position(
+            &l,
+            r#"mount("overlay", "/run/root", "overlay", MS_NODEV, "lowerdir=/tmp/image,upperdir=/run/upper,workdir=/run/work")"#,
+        );
+        assert_eq!(lines(plan.phase(PhaseName::Pivot))[0], r#"chdir("/run/root")"#);
+        let everything = Config {
+            layers: vec!["/".into()],
+            ..Config::from("c")
+        };
+        assert!(matches!(Plan::new(&everything, &host()), Err(PlanError::NoStage(_))));
     }
 
     #[test]
     fn pivot_detaches_the_old_root() {
-        let l = lines(Plan::new(&Config::from("c"), &host()).phase(PhaseName::Pivot));
+        let l = lines(plan(&Config::from("c")).phase(PhaseName::Pivot));
         assert_eq!(
             l,
             [
-                r#"chdir("/tmp")"#,
+                r#"chdir("/tmp/root")"#,
                 r#"pivot_root(".", ".")"#,
                 r#"umount2(".", MNT_DETACH)"#,
                 r#"chdir("/")"#
@@ -549,8 +796,8 @@ mod tests {
     }
 
     #[test]
-    fn restrictions_cut_the_bounding_set_first() {
-        let l = lines(Plan::new(&Config::from("c"), &host()).phase(PhaseName::Restrict));
+    fn restrictions_cut_the_bounding_set_first_and_filter_last() {
+        let l = lines(plan(&Config::from("c")).phase(PhaseName::Restrict));
         let first_capset = l.iter().position(|x| x.starts_with("capset(")).expect("capset");
         assert!(
             l[..first_capset]
@@ -559,7 +806,7 @@ mod tests {
         );
         assert!(l.contains(&"prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN)".to_string()));
         assert!(!l.contains(&"prctl(PR_CAPBSET_DROP, CAP_CHOWN)".to_string()));
-        let tail: Vec<&str> = l[l.len() - 3..].iter().map(String::as_str).collect();
+        let tail: Vec<&str> = l[l.len() - 4..l.len() - 1].iter().map(String::as_str).collect();
         assert_eq!(
             tail,
             [
@@ -568,6 +815,18 @@ mod tests {
                 "close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)"
             ]
         );
+        let filter = l.last().expect("a last action");
+        assert!(
+            filter.starts_with("seccomp(SECCOMP_SET_MODE_FILTER, 0, {len=")
+                && filter.ends_with("filter=<docker-default>})"),
+            "{filter}"
+        );
+        let unconfined = Config {
+            seccomp: Seccomp::Unconfined,
+            ..Config::from("c")
+        };
+        let l = lines(plan(&unconfined).phase(PhaseName::Restrict));
+        assert!(!l.iter().any(|x| x.starts_with("seccomp(")), "{l:#?}");
     }
 
     #[test]
@@ -576,9 +835,9 @@ mod tests {
             loopback: false,
             ..Config::from("box")
         };
-        let l = lines(Plan::new(&config, &host()).phase(PhaseName::Identity));
+        let l = lines(plan(&config).phase(PhaseName::Identity));
         assert_eq!(l, [r#"sethostname("box", 3)"#]);
-        let l = lines(Plan::new(&Config::from("box"), &host()).phase(PhaseName::Identity));
+        let l = lines(plan(&Config::from("box")).phase(PhaseName::Identity));
         assert_eq!(l, [r#"sethostname("box", 3)"#, "link lo up"]);
     }
 }
