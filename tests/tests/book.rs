@@ -553,11 +553,24 @@ fn json_report() -> String {
         ("cgroup_mode", "\"<v1, v2, hybrid or none>\""),
         ("userns", "\"<available, or what blocks it>\""),
         ("duration_ms", "0"),
+        // Sized by the kernel from the machine's memory.
+        ("user.max_user_namespaces", "\"<the machine's limit>\""),
     ];
     let mut lines = Vec::new();
+    let mut in_limits = false;
     for line in text.lines() {
         let trimmed = line.trim_start();
         let indent = &line[..line.len() - trimmed.len()];
+        // Every `user.max_<kind>_namespaces` of the machine, likewise.
+        if trimmed.starts_with("\"namespace_limits\": {") {
+            in_limits = true;
+        } else if in_limits && trimmed.starts_with('}') {
+            in_limits = false;
+        } else if in_limits && let Some((key, rest)) = trimmed.split_once(": ") {
+            let comma = if rest.ends_with(',') { "," } else { "" };
+            lines.push(format!("{indent}{key}: \"<the machine's limit>\"{comma}"));
+            continue;
+        }
         let replaced = placeholders.iter().find_map(|(key, value)| {
             let prefix = format!("\"{key}\": ");
             trimmed.strip_prefix(&prefix).map(|rest| {

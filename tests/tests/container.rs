@@ -235,10 +235,13 @@ fn a_prepared_root_filesystem_is_used_as_given() {
     require_root!();
     // A tiny root: the host's /usr bound into it (in a mount namespace of
     // this test's own, so the host never sees the bind), the merged-/usr
-    // links, and a marker that only this root has.
+    // links, and a marker that only this root has. Read-only: bound as it
+    // is, with the mount under it (an overlay's layer shows no submounts).
     let root = std::env::temp_dir().join(format!("cl-rootfs-{}", std::process::id()));
     std::fs::create_dir_all(root.join("usr")).expect("mkdir");
-    std::fs::create_dir_all(root.join("etc")).expect("mkdir");
+    for dir in ["etc", "proc", "dev", "tmp"] {
+        std::fs::create_dir_all(root.join(dir)).expect("mkdir");
+    }
     std::fs::write(root.join("etc/marker"), "prepared root\n").expect("marker");
     for link in ["bin", "lib", "lib64", "sbin"] {
         if std::fs::read_link(format!("/{link}")).is_ok() {
@@ -246,7 +249,7 @@ fn a_prepared_root_filesystem_is_used_as_given() {
         }
     }
     let script = format!(
-        "mount --bind /usr {r}/usr && exec \"$0\" container --rootfs {r} -- sh -c 'cat /etc/marker; ls /etc'",
+        "mount --bind /usr {r}/usr && exec \"$0\" container --read-only --rootfs {r} -- sh -c 'cat /etc/marker; ls /etc'",
         r = root.display()
     );
     let out = Command::new("unshare")
@@ -260,4 +263,92 @@ fn a_prepared_root_filesystem_is_used_as_given() {
         text, "prepared root\nmarker\n",
         "the container sees the prepared root, not an assembled one"
     );
+}
+
+/// Copy `/bin/sh` and the libraries it loads into `layer`, at the same
+/// paths: a root filesystem of one program.
+fn shell_layer(layer: &std::path::Path) {
+    let ldd = Command::new("ldd").arg("/bin/sh").output().expect("ldd runs");
+    let libs = String::from_utf8_lossy(&ldd.stdout)
+        .split_whitespace()
+        .filter(|w| w.starts_with('/'))
+        .map(String::from)
+        .collect::<Vec<_>>();
+    for file in libs.iter().map(String::as_str).chain(["/bin/sh"]) {
+        let real = std::fs::canonicalize(file).expect("the file exists");
+        let to = layer.join(file.trim_start_matches('/'));
+        std::fs::create_dir_all(to.parent().expect("a parent")).expect("mkdir");
+        std::fs::copy(&real, &to).unwrap_or_else(|e| panic!("copy {file}: {e}"));
+    }
+    for dir in ["proc", "dev", "tmp", "etc"] {
+        std::fs::create_dir_all(layer.join(dir)).expect("mkdir");
+    }
+}
+
+#[test]
+fn image_layers_are_stacked_and_writes_land_above_them() {
+    // Rootless or root alike; the layers are plain directories of the test's.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (app, base) = (dir.path().join("app"), dir.path().join("base"));
+    shell_layer(&base);
+    std::fs::write(base.join("etc/marker"), "base\n").expect("marker");
+    std::fs::write(base.join("etc/only-base"), "b\n").expect("file");
+    std::fs::create_dir_all(app.join("etc")).expect("mkdir");
+    std::fs::write(app.join("etc/marker"), "app\n").expect("marker");
+    let layers = format!("{}:{}", app.display(), base.display());
+    let out = Command::new(LAB)
+        .args(["container", "--rootfs", &layers, "--", "/bin/sh", "-c"])
+        .arg("read m </etc/marker; echo $m; read b </etc/only-base; echo $b; echo new >/etc/new && echo wrote")
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if let Some(reason) = unsupported_overlay(&stderr) {
+        eprintln!("skipped: {reason}");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(text, "app\nb\nwrote\n", "the top layer wins, the lower shows through, writes work");
+    assert!(
+        !app.join("etc/new").exists() && !base.join("etc/new").exists(),
+        "the container's write must not reach its layers"
+    );
+    let ro = Command::new(LAB)
+        .args(["container", "--read-only", "--rootfs", &layers, "--", "/bin/sh", "-c", "echo x >/etc/new"])
+        .output()
+        .expect("runs");
+    assert_ne!(ro.status.code(), Some(0), "--read-only refuses the write");
+    assert!(
+        String::from_utf8_lossy(&ro.stderr).contains("Read-only file system"),
+        "{}",
+        String::from_utf8_lossy(&ro.stderr)
+    );
+}
+
+/// Why this machine cannot mount the container's overlay, from what
+/// `lab container` said; `None` when that was not the trouble.
+fn unsupported_overlay(stderr: &str) -> Option<&str> {
+    (stderr.contains("overlay") && (stderr.contains("ENODEV") || stderr.contains("5.11"))).then_some(stderr)
+}
+
+#[test]
+fn bad_layers_get_a_one_line_error() {
+    for args in [
+        &["container", "--rootfs", "/nonexistent-layer", "--", "true"][..],
+        &["container", "--layer", "/", "--", "true"][..],
+    ] {
+        let out = Command::new(LAB).args(args).output().expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(
+            matches!(out.status.code(), Some(2 | 125)),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.contains("is not a directory") || first.contains("outside its layers"),
+            "the first line says what is wrong: {stderr}"
+        );
+    }
 }

@@ -158,7 +158,7 @@ _lab() {
             return 0
             ;;
         lab__subcmd__container)
-            opts="-v -h --rootfs --hostname --net --memory --pids --cpus --verbose --color --lang --help"
+            opts="-v -h --rootfs --layer --read-only --seccomp --hostname --net --memory --pids --cpus --verbose --color --lang --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -166,6 +166,14 @@ _lab() {
             case "${prev}" in
                 --rootfs)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --layer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seccomp)
+                    COMPREPLY=($(compgen -W "default unconfined" -- "${cur}"))
                     return 0
                     ;;
                 --hostname)

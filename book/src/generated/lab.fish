@@ -81,7 +81,10 @@ never\t'Never'"
 complete -c lab -n "__fish_lab_using_subcommand doctor" -l lang -d 'Language of the text for people (default: from LC_ALL, LC_MESSAGES, LANG); given explicitly, also of the JSON, JUnit and TAP reports' -r -f -a "en\t'English, the source text'
 ja\t'Japanese'"
 complete -c lab -n "__fish_lab_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c lab -n "__fish_lab_using_subcommand container" -l rootfs -d 'A prepared root filesystem (e.g. made by debootstrap) instead of the one assembled from the host\'s /usr' -r -F
+complete -c lab -n "__fish_lab_using_subcommand container" -l rootfs -d 'The image: a prepared root filesystem (e.g. made by debootstrap), or its layers stacked by overlayfs, the top one first (`A:B:C`), instead of the root assembled from the host\'s /usr' -r
+complete -c lab -n "__fish_lab_using_subcommand container" -l layer -d 'One layer of the image, the top one first; repeat it for more (for a directory whose name holds a colon)' -r -F
+complete -c lab -n "__fish_lab_using_subcommand container" -l seccomp -d 'The seccomp filter: `default` refuses what Docker\'s default profile refuses; `unconfined` installs none' -r -f -a "default\t'What Docker\'s default profile refuses: mount, unshare, keyctl, …'
+unconfined\t'No filter'"
 complete -c lab -n "__fish_lab_using_subcommand container" -l hostname -d 'The container\'s hostname' -r
 complete -c lab -n "__fish_lab_using_subcommand container" -l net -d 'The network: `none` (lo down) or `loopback` (lo up)' -r -f -a "none\t'A network namespace with `lo` down: no networking at all'
 loopback\t'A network namespace with `lo` up'"
@@ -93,6 +96,7 @@ always\t'Always'
 never\t'Never'"
 complete -c lab -n "__fish_lab_using_subcommand container" -l lang -d 'Language of the text for people (default: from LC_ALL, LC_MESSAGES, LANG); given explicitly, also of the JSON, JUnit and TAP reports' -r -f -a "en\t'English, the source text'
 ja\t'Japanese'"
+complete -c lab -n "__fish_lab_using_subcommand container" -l read-only -d 'Keep the root read-only: no writable layer above the image (or the host\'s /usr), so writes there fail with EROFS'
 complete -c lab -n "__fish_lab_using_subcommand container" -s v -l verbose -d 'Tell each system call of the set-up on stderr'
 complete -c lab -n "__fish_lab_using_subcommand container" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lab -n "__fish_lab_using_subcommand bench" -l format -d 'Output format' -r -f -a "human\t'For people: aligned columns'
