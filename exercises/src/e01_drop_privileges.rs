@@ -22,6 +22,7 @@ pub static EXERCISE: ExerciseDecl = ExerciseDecl {
         SLEEP,
     ],
     text: include_str!("../text/01-drop-privileges.md"),
+    text_ja: include_str!("../text/ja/01-drop-privileges.md"),
     check,
 };
 

@@ -15,6 +15,7 @@ pub static EXERCISE: ExerciseDecl = ExerciseDecl {
     needs: Needs::Sandbox,
     tools: &[MOUNT],
     text: include_str!("../text/02-bind.md"),
+    text_ja: include_str!("../text/ja/02-bind.md"),
     check,
 };
 

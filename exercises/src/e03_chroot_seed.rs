@@ -25,6 +25,7 @@ pub static EXERCISE: ExerciseDecl = ExerciseDecl {
         SLEEP,
     ],
     text: include_str!("../text/03-chroot-seed.md"),
+    text_ja: include_str!("../text/ja/03-chroot-seed.md"),
     check,
 };
 

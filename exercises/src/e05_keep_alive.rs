@@ -29,6 +29,7 @@ pub static EXERCISE: ExerciseDecl = ExerciseDecl {
         },
     ],
     text: include_str!("../text/05-keep-alive.md"),
+    text_ja: include_str!("../text/ja/05-keep-alive.md"),
     check,
 };
 

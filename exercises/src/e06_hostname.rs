@@ -21,6 +21,7 @@ pub static EXERCISE: ExerciseDecl = ExerciseDecl {
         SLEEP,
     ],
     text: include_str!("../text/06-hostname.md"),
+    text_ja: include_str!("../text/ja/06-hostname.md"),
     check,
 };
 

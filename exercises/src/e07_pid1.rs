@@ -18,6 +18,7 @@ pub static EXERCISE: ExerciseDecl = ExerciseDecl {
     needs: Needs::Sandbox,
     tools: &[UNSHARE, SLEEP],
     text: include_str!("../text/07-pid1.md"),
+    text_ja: include_str!("../text/ja/07-pid1.md"),
     check,
 };
 

@@ -22,6 +22,7 @@ pub static EXERCISE: ExerciseDecl = ExerciseDecl {
     needs: Needs::Sandbox,
     tools: &[UNSHARE, SLEEP],
     text: include_str!("../text/08-propagation.md"),
+    text_ja: include_str!("../text/ja/08-propagation.md"),
     check,
 };
 

@@ -25,6 +25,7 @@ pub static EXERCISE: ExerciseDecl = ExerciseDecl {
         package: "iproute2",
     }],
     text: include_str!("../text/09-netns-veth.md"),
+    text_ja: include_str!("../text/ja/09-netns-veth.md"),
     check,
 };
 

@@ -24,6 +24,7 @@ pub static EXERCISE: ExerciseDecl = ExerciseDecl {
         SLEEP,
     ],
     text: include_str!("../text/10-ipc.md"),
+    text_ja: include_str!("../text/ja/10-ipc.md"),
     check,
 };
 

@@ -17,6 +17,7 @@ pub static EXERCISE: ExerciseDecl = ExerciseDecl {
     needs: Needs::Sandbox,
     tools: &[UNSHARE, SLEEP],
     text: include_str!("../text/11-map-root.md"),
+    text_ja: include_str!("../text/ja/11-map-root.md"),
     check,
 };
 

@@ -22,6 +22,7 @@ pub static EXERCISE: ExerciseDecl = ExerciseDecl {
         package: "coreutils",
     }],
     text: include_str!("../text/14-pids-limit.md"),
+    text_ja: include_str!("../text/ja/14-pids-limit.md"),
     check,
 };
 

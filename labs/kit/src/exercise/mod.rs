@@ -51,25 +51,39 @@ pub struct ExerciseDecl {
     /// The Markdown text: `# Title`, `## Task`, explanation, `## Hints`
     /// (see [`text`]).
     pub text: &'static str,
+    /// The same in Japanese (`text/ja/ID.md`, headings `## 課題` and
+    /// `## ヒント`), shown when the runner speaks Japanese.
+    pub text_ja: &'static str,
     /// The checks: read the sandbox's kernel state, never the student's
     /// commands. The first failed check says what the first hint says.
     pub check: fn(&mut Probe<'_>) -> Verdict,
 }
 
 impl ExerciseDecl {
+    /// The text in the runner's language, with the headings of its task
+    /// and its hints.
+    fn localized(&self) -> (&'static str, &'static str, &'static str) {
+        match crate::i18n::current() {
+            crate::i18n::Lang::Ja if !self.text_ja.is_empty() => (self.text_ja, "課題", "ヒント"),
+            _ => (self.text, "Task", "Hints"),
+        }
+    }
+
     /// The title, from the text's `# ` line.
     pub fn title(&self) -> &'static str {
-        text::title(self.text)
+        text::title(self.localized().0)
     }
 
     /// The task given to the student.
     pub fn task(&self) -> String {
-        text::section(self.text, "Task").unwrap_or_default()
+        let (text, task, _) = self.localized();
+        text::section(text, task).unwrap_or_default()
     }
 
     /// The hints after the first (which depends on the state the checks see).
     pub fn hints(&self) -> Vec<String> {
-        text::list(&text::section(self.text, "Hints").unwrap_or_default())
+        let (text, _, hints) = self.localized();
+        text::list(&text::section(text, hints).unwrap_or_default())
     }
 
     /// The number part of the id (`06`).
