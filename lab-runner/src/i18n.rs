@@ -108,11 +108,23 @@ fn localize_one(mut cmd: clap::Command) -> clap::Command {
         .help_template(USAGE_TEMPLATE)
         .subcommand_help_heading(tr("Commands"))
         .mut_args(|mut a| {
-            if let Some(s) = a.get_help().and_then(styled) {
-                a = a.help(s);
-            }
-            if let Some(s) = a.get_long_help().and_then(styled) {
-                a = a.long_help(s);
+            let (short, long) = value_notes(&a);
+            let help = a.get_help().map(|h| styled(h).unwrap_or_else(|| h.clone()));
+            let long_help = a.get_long_help().map(|h| styled(h).unwrap_or_else(|| h.clone()));
+            if !short.is_empty() || !long.is_empty() {
+                // clap would write these in English: it writes nothing now.
+                a = a.hide_possible_values(true).hide_default_value(true);
+                let base = help.clone().unwrap_or_default();
+                a = a.help(StyledStr::from(format!("{base}{short}")));
+                let base = long_help.clone().or(help).unwrap_or_default();
+                a = a.long_help(StyledStr::from(format!("{base}{long}")));
+            } else {
+                if let Some(s) = help {
+                    a = a.help(s);
+                }
+                if let Some(s) = long_help {
+                    a = a.long_help(s);
+                }
             }
             if a.get_help_heading().is_none() {
                 let heading = if a.is_positional() {
@@ -125,6 +137,66 @@ fn localize_one(mut cmd: clap::Command) -> clap::Command {
             a
         });
     cmd.mut_subcommands(localize_one)
+}
+
+/// What clap appends to an option's help in English (its possible values,
+/// its default), in Japanese: for `-h` (one line) and for `--help` (a list
+/// with each value's help). Empty when clap would append nothing.
+fn value_notes(a: &clap::Arg) -> (String, String) {
+    let (mut short, mut long) = (String::new(), String::new());
+    let takes_values = a.get_num_args().is_some_and(|n| n.takes_values());
+    if !takes_values {
+        return (short, long);
+    }
+    let values: Vec<clap::builder::PossibleValue> = a
+        .get_possible_values()
+        .into_iter()
+        .filter(|v| !v.is_hide_set())
+        .collect();
+    if !values.is_empty() && !a.is_hide_possible_values_set() {
+        let names: Vec<&str> = values.iter().map(|v| v.get_name()).collect();
+        short.push_str(&trf(" [possible values: {}]", &[&names.join(", ")]));
+        if values.iter().any(|v| v.get_help().is_some()) {
+            long.push_str(&format!("\n\n{}", tr("Possible values:")));
+            for v in &values {
+                let help = v.get_help().map(|h| value_help(&h.to_string()));
+                match help {
+                    Some(h) => long.push_str(&format!("\n- {}: {h}", v.get_name())),
+                    None => long.push_str(&format!("\n- {}", v.get_name())),
+                }
+            }
+        } else {
+            long.push_str(&short);
+        }
+    }
+    let defaults: Vec<String> = a
+        .get_default_values()
+        .iter()
+        .map(|d| d.to_string_lossy().into_owned())
+        .collect();
+    if !defaults.is_empty() && !a.is_hide_default_value_set() {
+        let note = trf("[default: {}]", &[&defaults.join(", ")]);
+        short.push_str(&format!(" {note}"));
+        long.push_str(&if long.contains('\n') {
+            format!("\n\n{note}")
+        } else {
+            format!(" {note}")
+        });
+    }
+    (short, long)
+}
+
+/// A possible value's help in the current language: a lab's title from
+/// the lab's own catalog, anything else from the runner's.
+fn value_help(en: &str) -> String {
+    match lab_title(en) {
+        Some(lab) => lab_kit::i18n::Translator::for_lab(lab).text(en).into_owned(),
+        None => lab_kit::i18n::Translator::default().text(en).into_owned(),
+    }
+}
+
+fn lab_title(en: &str) -> Option<&'static lab_kit::LabDecl> {
+    crate::registry::LABS.iter().copied().find(|l| l.title == en)
 }
 
 /// Every text of `cmd`'s tree a person reads in `--help`, in English: the
@@ -155,6 +227,15 @@ fn collect(cmd: &clap::Command, out: &mut Vec<String>) {
                 .into_iter()
                 .flatten()
                 .map(|s| s.to_string()),
+        );
+        // Each possible value's own help (`--color`'s `auto: When …`).
+        out.extend(
+            a.get_possible_values()
+                .iter()
+                .filter(|v| !v.is_hide_set())
+                .filter_map(|v| v.get_help().map(|h| h.to_string()))
+                // A lab's title is in the lab's catalog.
+                .filter(|h| lab_title(h).is_none()),
         );
     }
     for s in cmd.get_subcommands() {

@@ -240,3 +240,35 @@ fn inspect_without_pid_lists_processes_with_capabilities() {
         assert!(rows.iter().any(|r| r["pid"].as_i64() == Some(me)), "own pid not listed");
     }
 }
+
+#[test]
+fn japanese_help_leaves_no_english_of_clap_behind() {
+    // clap appends possible values and defaults in English; the Japanese
+    // help writes them itself, with each value's help translated.
+    for args in [
+        &["--lang", "ja", "container", "--help"][..],
+        &["--lang", "ja", "run", "--help"][..],
+        &["--lang", "ja", "run", "-h"][..],
+        &["--lang", "ja", "vm", "--help"][..],
+    ] {
+        let out = lab(args);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        for english in ["Possible values", "possible values", "[default:", "Usage:", "Options:"] {
+            assert!(!text.contains(english), "{args:?} still says {english:?}:\n{text}");
+        }
+        assert!(text.contains("[既定: "), "{args:?} shows its defaults:\n{text}");
+        assert!(text.contains("指定できる値"), "{args:?} lists possible values:\n{text}");
+    }
+    let long = String::from_utf8_lossy(&lab(&["--lang", "ja", "container", "--help"]).stdout).into_owned();
+    assert!(
+        long.contains("- unconfined: フィルタなし"),
+        "a value's own help is translated:\n{long}"
+    );
+    // English stays as clap writes it.
+    let en = String::from_utf8_lossy(&lab(&["--lang", "en", "container", "--help"]).stdout).into_owned();
+    assert!(
+        en.contains("Possible values:") && en.contains("[default: default]"),
+        "{en}"
+    );
+}
