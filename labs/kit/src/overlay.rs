@@ -354,11 +354,11 @@ pub fn refusal(errno: Errno, in_userns: bool) -> Option<String> {
     let old = kernel.is_some_and(|v| v < procfs::KernelVersion::new(5, 11, 0));
     let version = kernel.map_or_else(|| "unknown".to_string(), |v| format!("{}.{}", v.major, v.minor));
     match errno {
-        Errno::ENODEV => Some(format!("mount answered ENODEV: {NOT_IN_PROC_FILESYSTEMS}")),
-        Errno::EPERM | Errno::EINVAL if in_userns && old => Some(format!(
+        Errno::ENODEV => Some(crate::tr!("mount answered ENODEV: {NOT_IN_PROC_FILESYSTEMS}")),
+        Errno::EPERM | Errno::EINVAL if in_userns && old => Some(crate::tr!(
             "overlay can be mounted in a user namespace from Linux 5.11 (userxattr); this is Linux {version}: run the lab as root"
         )),
-        Errno::EPERM if in_userns => Some(format!(
+        Errno::EPERM if in_userns => Some(crate::tr!(
             "the overlay mount in the lab's user namespace was refused (EPERM) although Linux {version} allows it: a seccomp filter or an LSM (AppArmor, SELinux) blocks it; run the lab as root or outside that policy"
         )),
         Errno::EPERM | Errno::EACCES => Some(

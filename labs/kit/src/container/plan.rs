@@ -133,6 +133,15 @@ pub enum PhaseName {
 pub enum Action {
     /// `mount(…)`.
     Mount(Mount),
+    /// `mount("overlay", …)`: where this system cannot mount it (no overlay,
+    /// a kernel too old for one in a user namespace, a policy), the
+    /// container cannot be made, and the error names why and what to do.
+    Overlay {
+        /// The mount.
+        mount: Mount,
+        /// Made in a user namespace of the container's own.
+        in_userns: bool,
+    },
     /// A bind mount made read-only, keeping the flags the kernel locked on it
     /// (decided when it runs, from the mount's `statvfs` flags).
     RemountReadonly(String),
@@ -186,6 +195,7 @@ impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Action::Mount(o) => o.fmt(f),
+            Action::Overlay { mount, .. } => mount.fmt(f),
             Action::RemountReadonly(p) => write!(f, "remount {p} read-only, keeping its locked flags"),
             Action::Umount2(o) => o.fmt(f),
             Action::Mkdir(o) => o.fmt(f),
@@ -211,6 +221,17 @@ impl Action {
     pub fn run(&self, n: &mut impl Narrate) -> anyhow::Result<()> {
         match self {
             Action::Mount(o) => n.run(o.clone())?,
+            Action::Overlay { mount, in_userns } => {
+                if let Err(errno) = n.run(mount.clone()) {
+                    return Err(match crate::overlay::refusal(errno, *in_userns) {
+                        Some(why) => crate::lab::CannotRun::unsupported(crate::tr!(
+                            "{why} (or keep the root read-only, without an overlay: `lab container --read-only`)"
+                        ))
+                        .into(),
+                        None => anyhow::anyhow!("{mount}: {errno}"),
+                    });
+                }
+            }
             Action::RemountReadonly(p) => crate::mount::remount_readonly(n, p)?,
             Action::Umount2(o) => n.run(o.clone())?,
             Action::Mkdir(o) => n.run(o.clone())?,
@@ -419,14 +440,17 @@ fn rootfs(config: &Config, host: &HostView, stage: &Stage) -> Result<Vec<Action>
         v.push(Action::Mkdir(Mkdir::new(stage.upper())));
         v.push(Action::Mkdir(Mkdir::new(stage.work())));
     }
-    let overlay = |lower: &[PathBuf], target: &str| {
+    let overlay = |lower: &[PathBuf], target: &str, flags: MsFlags| {
         let layers = Layers::new(lower).userxattr(config.rootless);
         let layers = if writable {
             layers.upper(stage.upper(), stage.work())
         } else {
             layers
         };
-        layers.mount(target)
+        Ok::<_, OverlayError>(Action::Overlay {
+            mount: layers.mount(target)?.flags(flags),
+            in_userns: config.rootless,
+        })
     };
     match config.layers.as_slice() {
         [] => {
@@ -440,7 +464,7 @@ fn rootfs(config: &Config, host: &HostView, stage: &Stage) -> Result<Vec<Action>
                 // ANCHOR: usr_overlay
                 // The host's /usr is the lower layer: the container reads it and
                 // writes above it, into the stage's tmpfs.
-                v.push(Action::Mount(overlay(&["/usr".into()], &at("/usr"))?));
+                v.push(overlay(&["/usr".into()], &at("/usr"), MsFlags::empty())?);
                 // ANCHOR_END: usr_overlay
             } else {
                 v.push(Action::Mount(Mount::bind("/usr", at("/usr")).flags(MsFlags::MS_REC)));
@@ -484,11 +508,15 @@ fn rootfs(config: &Config, host: &HostView, stage: &Stage) -> Result<Vec<Action>
         }
         // Device nodes the container makes (it keeps CAP_MKNOD) must not
         // open host devices: the image's root is nodev.
-        layers => v.push(Action::Mount(overlay(layers, &root)?.flags(if writable {
-            MsFlags::MS_NODEV
-        } else {
-            MsFlags::MS_NODEV | MsFlags::MS_RDONLY
-        }))),
+        layers => v.push(overlay(
+            layers,
+            &root,
+            if writable {
+                MsFlags::MS_NODEV
+            } else {
+                MsFlags::MS_NODEV | MsFlags::MS_RDONLY
+            },
+        )?),
     }
     for dir in ["/proc", "/dev", "/tmp"] {
         v.push(Action::MountPoint {
