@@ -80,6 +80,11 @@ impl Spec {
     }
 }
 
+/// Whether this kernel mounts overlay in a user namespace (Linux 5.11).
+fn overlay_in_userns() -> bool {
+    procfs::KernelVersion::current().map_or(true, |v| v >= procfs::KernelVersion::new(5, 11, 0))
+}
+
 /// The body of PID 1 for `lab container`: everything, then `execve`.
 fn init_for(
     spec: &Spec,
@@ -123,6 +128,16 @@ pub fn run(
     use std::os::fd::AsFd;
 
     let rootless = !lab_kit::privilege::Caller::read().is_real_root();
+    let mut spec = spec.clone();
+    // What `lab container -- sh` should do on such a kernel: still run, as
+    // it did before overlays, and say so.
+    if rootless && !spec.read_only && spec.layers.len() <= 1 && !overlay_in_userns() {
+        eprintln!(
+            "lab container: Linux before 5.11 cannot mount overlay in a user namespace: the root stays read-only (as with --read-only)"
+        );
+        spec.read_only = true;
+    }
+    let spec = &spec;
     let plan = spec.plan(rootless)?;
     let stdin = std::io::stdin();
     let pty = match spec.tty {
