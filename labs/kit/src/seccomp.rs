@@ -1260,6 +1260,18 @@ mod tests {
     }
 
     #[test]
+    fn a_program_as_bytes_is_its_instructions_in_order() {
+        let p = docker_default().unwrap();
+        let bytes = p.to_bytes();
+        assert_eq!(bytes.len(), p.len() * 8, "struct sock_filter is 8 bytes");
+        for (i, chunk) in p.instructions().iter().zip(bytes.chunks(8)) {
+            assert_eq!(u16::from_ne_bytes([chunk[0], chunk[1]]), i.code);
+            assert_eq!((chunk[2], chunk[3]), (i.jt, i.jf));
+            assert_eq!(u32::from_ne_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]), i.k);
+        }
+    }
+
+    #[test]
     fn docker_default_refuses_what_docker_refuses_without_cap_sys_admin() {
         let p = docker_default().unwrap();
         type Case = (&'static str, Box<dyn FnOnce() -> i32>, Errno);
