@@ -272,3 +272,36 @@ fn japanese_help_leaves_no_english_of_clap_behind() {
         "{en}"
     );
 }
+
+#[test]
+fn refusal_reasons_read_in_japanese_cause_and_fix() {
+    // The reason is "cause; fix", each from the kit's catalog; the joint
+    // must not leave either in English (a specific template once swallowed
+    // the fix into its trailing placeholder).
+    for (emulator, args, fix) in [
+        (
+            common::REFUSE,
+            &["sethostname", "--"][..],
+            "そのフィルタなしで実行してください",
+        ),
+        (common::NS_LIMIT, &["uts", "--"][..], "引き上げてください"),
+    ] {
+        let out = Command::new(emulator)
+            .args(args)
+            .args([LAB, "--lang", "ja", "run", "uts", "--color", "never"])
+            .output()
+            .expect("the emulator starts");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let summary = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("07  uts"))
+            .unwrap_or_default();
+        assert!(
+            summary.contains("unsupported") && summary.contains(fix),
+            "{summary}\n{text}"
+        );
+        for english in ["run without", "raise it", "; "] {
+            assert!(!summary.contains(english), "{english:?} left in {summary}");
+        }
+    }
+}

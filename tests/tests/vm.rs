@@ -319,3 +319,45 @@ fn diff_of_a_report_with_itself_is_0_and_with_another_is_1() {
         "{text}"
     );
 }
+
+#[test]
+fn on_the_initial_rootfs_pivot_root_is_unsupported_with_its_reason() {
+    // A kernel's initial ramfs as `/` (what an initramfs-only system runs
+    // on): pivot_root refuses to move it, with EINVAL. Labs 03 and 17 must
+    // say so, not fail.
+    let Some(kernel) = kernels().pop() else {
+        assert!(std::env::var_os("CI").is_none(), "CI must run the VM test");
+        eprintln!("skipped: no kernel package (`.ci/vm-kernels target/vm-kernels 6.12`)");
+        return;
+    };
+    if !have_qemu() {
+        assert!(std::env::var_os("CI").is_none(), "CI must run the VM test");
+        eprintln!("skipped: no qemu-system-x86_64");
+        return;
+    }
+    let out = Command::new(LAB)
+        .args(["vm", "--kernel"])
+        .arg(&kernel)
+        .args([
+            "--initial-rootfs",
+            "--",
+            "run",
+            "chroot",
+            "container",
+            "--format",
+            "json",
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("lab vm starts");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    for lab in report["labs"].as_array().expect("labs") {
+        assert_eq!(lab["status"], "unsupported", "{lab:#}");
+        let reason = lab["reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.contains("initial ramfs") && reason.contains("switch_root"),
+            "{reason}"
+        );
+    }
+}

@@ -45,7 +45,9 @@ pub const USERNS_SYSCTLS: [&str; 4] = [
 ];
 
 /// The Docker options that give a container what the namespace labs need.
-pub const DOCKER_FLAGS: &str = "docker run --privileged, or --cap-add SYS_ADMIN --security-opt seccomp=unconfined";
+pub fn docker_flags() -> String {
+    crate::tr!("docker run --privileged, or --cap-add SYS_ADMIN --security-opt seccomp=unconfined")
+}
 
 /// What `--format json` of the runner, `lab doctor` and the lab process
 /// agree on for the machine a run happened on.
@@ -274,7 +276,7 @@ impl Environment {
                         call.name,
                         call.call()
                     ),
-                    SECCOMP_FIX,
+                    seccomp_fix(),
                 )
             } else {
                 Why::new(
@@ -283,7 +285,7 @@ impl Environment {
                         call.name,
                         call.call()
                     ),
-                    "a newer kernel has it",
+                    crate::tr!("a newer kernel has it"),
                 )
             }),
             Errno::EINVAL if !kinds.is_empty() => kinds
@@ -292,9 +294,23 @@ impl Environment {
                 .map(|k| {
                     Why::new(
                         crate::tr!("this kernel has no {k} namespaces (EINVAL from {})", call.call()),
-                        "a newer kernel has them",
+                        crate::tr!("a newer kernel has them"),
                     )
                 }),
+            Errno::EINVAL
+                if call.name == "pivot_root"
+                    && std::fs::read_to_string("/proc/self/mountinfo").is_ok_and(|m| root_is_initramfs(&m)) =>
+            {
+                Some(Why::new(
+                    crate::tr!(
+                        "the root is the kernel's initial ramfs (rootfs), which pivot_root cannot move (EINVAL from {})",
+                        call.call()
+                    ),
+                    crate::tr!(
+                        "boot with a real root filesystem, or have the initramfs switch_root into a tmpfs first (as `lab vm` does)"
+                    ),
+                ))
+            }
             Errno::ENODEV | Errno::EOPNOTSUPP | Errno::EPROTONOSUPPORT | Errno::ENOENT => self.missing_feature(call),
             _ => None,
         }
@@ -353,7 +369,7 @@ impl Environment {
                 call.call(),
                 call.errno
             ),
-            "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or run as root",
+            crate::tr!("sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or run as root"),
         ))
     }
 
@@ -366,7 +382,7 @@ impl Environment {
                     "unprivileged user namespaces are disabled (sysctl kernel.unprivileged_userns_clone = 0): {} = -1 {errno}",
                     call.call()
                 ),
-                "sudo sysctl -w kernel.unprivileged_userns_clone=1, or run as root",
+                crate::tr!("sudo sysctl -w kernel.unprivileged_userns_clone=1, or run as root"),
             ));
         }
         // A filter answers before the kernel's own checks, and it sees
@@ -387,7 +403,7 @@ impl Environment {
                     call.name,
                     call.call()
                 ),
-                SECCOMP_FIX,
+                seccomp_fix(),
             ));
         }
         if let Some(why) = self.apparmor_reason(call) {
@@ -406,7 +422,7 @@ impl Environment {
                     call.call(),
                     self.lsm.label.as_deref().unwrap_or("?")
                 ),
-                "the audit log names the rule (journalctl -k | grep -i denied); run the labs unconfined",
+                crate::tr!("the audit log names the rule (journalctl -k | grep -i denied); run the labs unconfined"),
             ));
         }
         None
@@ -423,7 +439,11 @@ impl Environment {
 }
 
 /// How to run without a seccomp filter that refuses the labs' calls.
-const SECCOMP_FIX: &str = "run without that filter (in Docker: --security-opt seccomp=unconfined; under systemd: the unit's SystemCallFilter=)";
+fn seccomp_fix() -> String {
+    crate::tr!(
+        "run without that filter (in Docker: --security-opt seccomp=unconfined; under systemd: the unit's SystemCallFilter=)"
+    )
+}
 
 /// Why the machine refused a call: the cause, and what unblocks it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -456,7 +476,7 @@ fn limit_zero(kind: &str, from: Option<&str>) -> Why {
     if kind == "user" {
         Why::new(
             crate::tr!("user namespaces are disabled (sysctl user.max_user_namespaces = 0){from}"),
-            "enable them: sudo sysctl -w user.max_user_namespaces=10000, or run as root",
+            crate::tr!("enable them: sudo sysctl -w user.max_user_namespaces=10000, or run as root"),
         )
     } else {
         Why::new(
@@ -689,6 +709,16 @@ pub fn features() -> Vec<Feature> {
         .collect()
 }
 
+/// Whether the root of the mount namespace `mountinfo` describes is the
+/// initial ramfs (`rootfs`): the one mount `pivot_root` refuses to move.
+pub fn root_is_initramfs(mountinfo: &str) -> bool {
+    mountinfo.lines().any(|l| {
+        let fields: Vec<&str> = l.split(' ').collect();
+        let fstype = fields.iter().position(|f| *f == "-").and_then(|i| fields.get(i + 1));
+        fields.get(4) == Some(&"/") && fstype == Some(&"rootfs")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -803,5 +833,13 @@ mod tests {
         let e = Environment::read();
         assert!(!e.seccomp.mode.is_empty());
         assert_eq!(e.features.len(), 7);
+    }
+
+    #[test]
+    fn an_initramfs_root_is_recognised() {
+        let initramfs = "1 1 0:2 / / rw - rootfs none rw\n20 1 0:5 / /proc rw,nosuid - proc proc rw\n";
+        let disk = "25 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n26 25 0:5 / /proc rw - proc proc rw\n";
+        assert!(root_is_initramfs(initramfs));
+        assert!(!root_is_initramfs(disk));
     }
 }

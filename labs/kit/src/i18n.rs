@@ -128,6 +128,12 @@ pub fn match_template<'t>(pattern: &[Piece], text: &'t str) -> Option<Vec<&'t st
         match pattern.split_first() {
             None => text.is_empty(),
             Some((Piece::Text(t), rest)) => text.strip_prefix(t.as_str()).is_some_and(|r| go(rest, r, out)),
+            // A trailing placeholder takes the rest, even none of it where
+            // it is glued to the text before (`…= 0){from}`).
+            Some((Piece::Hole(_), [])) if text.is_empty() => {
+                out.push(text);
+                true
+            }
             Some((Piece::Hole(_), rest)) => {
                 for (i, c) in text.char_indices() {
                     let end = i + c.len_utf8();
@@ -148,12 +154,73 @@ pub fn match_template<'t>(pattern: &[Piece], text: &'t str) -> Option<Vec<&'t st
         }
     }
     let mut out = Vec::new();
+    if empty_tail_refused(pattern, text) {
+        return None;
+    }
     go(pattern, text, &mut out).then_some(out)
+}
+
+/// A trailing placeholder after a space (`note {}`) never stands for
+/// nothing: `note ` is no instance of it.
+fn empty_tail_refused(pattern: &[Piece], text: &str) -> bool {
+    match pattern {
+        [.., Piece::Text(t), Piece::Hole(_)] => t.ends_with(char::is_whitespace) && text.ends_with(t.as_str()),
+        _ => false,
+    }
+}
+
+/// Every way `text` is an instance of `pattern` (at most `limit`), shortest
+/// runs first: a glue template (`{}; {}`) may join parts that hold its own
+/// glue, and only one of the splits has parts a catalog knows.
+pub fn match_template_all<'t>(pattern: &[Piece], text: &'t str, limit: usize) -> Vec<Vec<&'t str>> {
+    fn go<'t>(pattern: &[Piece], text: &'t str, out: &mut Vec<&'t str>, all: &mut Vec<Vec<&'t str>>, limit: usize) {
+        if all.len() >= limit {
+            return;
+        }
+        match pattern.split_first() {
+            None => {
+                if text.is_empty() {
+                    all.push(out.clone());
+                }
+            }
+            Some((Piece::Text(t), rest)) => {
+                if let Some(r) = text.strip_prefix(t.as_str()) {
+                    go(rest, r, out, all, limit);
+                }
+            }
+            Some((Piece::Hole(_), [])) if text.is_empty() => {
+                out.push(text);
+                all.push(out.clone());
+                out.pop();
+            }
+            Some((Piece::Hole(_), rest)) => {
+                for (i, c) in text.char_indices() {
+                    let end = i + c.len_utf8();
+                    if let Some(Piece::Text(t)) = rest.first()
+                        && !text[end..].starts_with(t.as_str())
+                    {
+                        continue;
+                    }
+                    out.push(&text[..end]);
+                    go(rest, &text[end..], out, all, limit);
+                    out.pop();
+                }
+            }
+        }
+    }
+    let mut all = Vec::new();
+    if !empty_tail_refused(pattern, text) {
+        go(pattern, text, &mut Vec::new(), &mut all, limit);
+    }
+    all
 }
 
 /// `msgstr` with its placeholders replaced: `{}` takes the next value in
 /// order, `{name}` the value of the msgid's placeholder of that name.
 pub fn fill(msgid_holes: &[String], msgstr: &str, values: &[String]) -> String {
+    // The n-th `{}` of the msgstr is the n-th `{}` of the msgid, wherever
+    // the named ones are.
+    let unnamed: Vec<usize> = (0..msgid_holes.len()).filter(|&i| msgid_holes[i].is_empty()).collect();
     let mut next = 0;
     let mut out = String::new();
     for p in pieces(msgstr) {
@@ -162,7 +229,7 @@ pub fn fill(msgid_holes: &[String], msgstr: &str, values: &[String]) -> String {
             Piece::Hole(name) => {
                 let at = if name.is_empty() {
                     next += 1;
-                    next - 1
+                    unnamed.get(next - 1).copied().unwrap_or(usize::MAX)
                 } else {
                     msgid_holes.iter().position(|n| *n == name).unwrap_or(usize::MAX)
                 };
@@ -353,29 +420,40 @@ impl Translator {
         if depth > 2 {
             return None;
         }
-        for c in self.catalogs() {
-            for t in &c.templates {
-                if let Some(values) = match_template(&t.pattern, en) {
-                    let translated: Vec<Option<String>> = values.iter().map(|v| self.translate(v, depth + 1)).collect();
+        // First a template whose every captured phrase translates too, then
+        // one that leaves some English inside: a specific template must not
+        // swallow the next sentence (`…{from}` taking `; raise it: …`) when
+        // glue (`{}; {}`) can join two translated ones.
+        for whole in [true, false] {
+            for c in self.catalogs() {
+                for t in &c.templates {
                     // A template with little text of its own (`{}; {}`) is glue:
                     // it applies only where what it joins is translated too (or
                     // is data without spaces), never to English prose that
-                    // happens to contain its glue.
+                    // happens to contain its glue; each way of splitting is tried.
                     let glue = t.literal < 12;
-                    if glue
-                        && values
+                    let candidates = if glue {
+                        match_template_all(&t.pattern, en, 16)
+                    } else {
+                        match_template(&t.pattern, en).into_iter().collect()
+                    };
+                    for values in candidates {
+                        let translated: Vec<Option<String>> =
+                            values.iter().map(|v| self.translate(v, depth + 1)).collect();
+                        let english_left = values
                             .iter()
                             .zip(&translated)
-                            .any(|(v, tr)| tr.is_none() && v.contains(' '))
-                    {
-                        continue;
+                            .any(|(v, tr)| tr.is_none() && v.contains(' '));
+                        if english_left && (whole || glue) {
+                            continue;
+                        }
+                        let values: Vec<String> = values
+                            .iter()
+                            .zip(translated)
+                            .map(|(v, tr)| tr.unwrap_or_else(|| v.to_string()))
+                            .collect();
+                        return Some(fill(&t.holes, &t.msgstr, &values));
                     }
-                    let values: Vec<String> = values
-                        .iter()
-                        .zip(translated)
-                        .map(|(v, tr)| tr.unwrap_or_else(|| v.to_string()))
-                        .collect();
-                    return Some(fill(&t.holes, &t.msgstr, &values));
                 }
             }
         }
@@ -527,6 +605,28 @@ mod tests {
     }
 
     #[test]
+    fn unnamed_holes_keep_their_order_among_named_ones() {
+        let holes: Vec<String> = ["", "errno", "", "n"].iter().map(|s| s.to_string()).collect();
+        let values: Vec<String> = ["mount", "EPERM", "mount(…)", "2"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            fill(&holes, "{} refused ({errno}): {}; {n} filter(s)", &values),
+            "mount refused (EPERM): mount(…); 2 filter(s)"
+        );
+        assert_eq!(
+            fill(&holes, "{n} 個: {} が {errno}、{}", &values),
+            "2 個: mount が EPERM、mount(…)"
+        );
+        // A trailing placeholder may stand for nothing.
+        let p = pieces("the limit is 0{from}");
+        assert_eq!(match_template(&p, "the limit is 0"), Some(vec![""]));
+        assert_eq!(match_template(&p, "the limit is 0: ENOSPC"), Some(vec![": ENOSPC"]));
+        assert_eq!(match_template_all(&p, "the limit is 0", 4), vec![vec![""]]);
+    }
+
+    #[test]
     fn exact_first_then_templates_and_captures_translate() {
         let c: &'static Catalog = Box::leak(Box::new(catalog(&[
             ("the child", "子プロセス"),
@@ -546,6 +646,21 @@ mod tests {
         let t = Translator { lab: Some(c) };
         assert_eq!(t.translate("one holder; another one", 0), None);
         assert_eq!(t.translate("cause; cause", 0).as_deref(), Some("原因。原因"));
+        // A cause that holds the glue itself: the split that translates wins.
+        let c: &'static Catalog = Box::leak(Box::new(catalog(&[
+            ("{}; {}", "{}。{}"),
+            (
+                "refused {}; it runs under {n} filter(s)",
+                "{} が拒否され、フィルタは {n} 個",
+            ),
+            ("run without it", "それなしで実行します"),
+        ])));
+        let t = Translator { lab: Some(c) };
+        assert_eq!(
+            t.translate("refused mount; it runs under 2 filter(s); run without it", 0)
+                .as_deref(),
+            Some("mount が拒否され、フィルタは 2 個。それなしで実行します")
+        );
     }
 
     #[test]

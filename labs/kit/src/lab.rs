@@ -547,12 +547,12 @@ pub fn run_lab(decl: &'static LabDecl, format: Format) -> LabReport {
                             lab.mode = Mode::Restricted;
                             blocker = Some(match Refused::parse(&line) {
                                 Some(r) => privilege::userns_blocker(&r, &lab.env),
-                                None => Why::new(line, "run as root"),
+                                None => Why::new(line, crate::tr!("run as root")),
                             });
                         }
                         Err(why) => {
                             lab.mode = Mode::Restricted;
-                            blocker = Some(Why::new(why, "run as root"));
+                            blocker = Some(Why::new(why, crate::tr!("run as root")));
                         }
                     }
                 }
@@ -652,7 +652,7 @@ fn without_sys_admin(caller: &Caller, blocker: &Why) -> String {
         crate::tr!(
             "needs CAP_SYS_ADMIN or a user namespace: this root process lacks CAP_SYS_ADMIN, and {}; in Docker: {}",
             blocker.cause,
-            crate::environment::DOCKER_FLAGS
+            crate::environment::docker_flags()
         )
     } else {
         blocker.to_string()
@@ -701,7 +701,7 @@ pub fn predict(decl: &LabDecl, caller: &Caller, env: &Environment) -> Vec<Result
         let why = env
             .userns_blocker
             .clone()
-            .unwrap_or_else(|| Why::new(env.userns.clone(), "run as root"));
+            .unwrap_or_else(|| Why::new(env.userns.clone(), crate::tr!("run as root")));
         (Mode::Restricted, mine, Some(without_sys_admin(caller, &why)))
     };
     let ctx = GateCtx {

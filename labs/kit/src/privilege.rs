@@ -164,7 +164,7 @@ pub fn userns_blocker(failed: &Refused, env: &Environment) -> Why {
     if !std::path::Path::new("/proc/self/ns/user").exists() {
         return Why::new(
             "this kernel has no user namespaces (CONFIG_USER_NS is off)",
-            "run as root, or on a kernel built with CONFIG_USER_NS=y",
+            crate::tr!("run as root, or on a kernel built with CONFIG_USER_NS=y"),
         );
     }
     let creating = failed.namespace_kinds().contains(&"user");
@@ -186,7 +186,7 @@ pub fn userns_blocker(failed: &Refused, env: &Environment) -> Why {
                     crate::narrate::errno_text(e)
                 ),
             },
-            "run as root",
+            crate::tr!("run as root"),
         ),
         (false, None) => Why::new(
             crate::tr!(
@@ -194,7 +194,7 @@ pub fn userns_blocker(failed: &Refused, env: &Environment) -> Why {
                 failed.call(),
                 crate::narrate::errno_text(failed.errno)
             ),
-            "run as root",
+            crate::tr!("run as root"),
         ),
     }
 }
@@ -271,7 +271,7 @@ pub fn probe_userns(env: &Environment) -> Result<(), Why> {
         Err((said, _)) => said.last().cloned().unwrap_or_default(),
         Ok(_) => privileged_call_refused(),
     })
-    .map_err(|e| Why::new(e, "run as root"))?;
+    .map_err(|e| Why::new(e, crate::tr!("run as root")))?;
     match refused.as_deref().and_then(Refused::parse) {
         None => Ok(()),
         Some(r) => Err(userns_blocker(&r, env)),
