@@ -106,7 +106,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         let listed = overlay::in_proc_filesystems()?;
         s.observe("overlay in /proc/filesystems", yes(listed));
         if !listed {
-            return Err(CannotRun::unsupported(overlay::NOT_IN_PROC_FILESYSTEMS).into());
+            return Err(CannotRun::unsupported(overlay::not_in_proc_filesystems()).into());
         }
         for dir in [LOWER, "/tmp/lower/dir", UPPER, WORK, MERGED, "/tmp/rw", IMAGE, SWAPPED] {
             s.run(op::Mkdir::new(dir))?;
@@ -209,7 +209,7 @@ fn run(lab: &mut Lab) -> Result<(), Halt> {
         s.run(op::Unlink::new("/tmp/merged/dir/old.txt"))?;
         match s.run(op::Rmdir::new("/tmp/merged/dir")) {
             Err(Errno::EIO) if rootless => {
-                return Err(CannotRun::unsupported(overlay::NO_USER_XATTRS_IN_UPPER).into());
+                return Err(CannotRun::unsupported(overlay::no_user_xattrs_in_upper()).into());
             }
             res => res?,
         }

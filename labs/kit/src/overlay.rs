@@ -339,11 +339,19 @@ pub fn in_proc_filesystems() -> Result<bool, OverlayError> {
 }
 
 /// Why this kernel lacks overlay, when `/proc/filesystems` does not list it.
-pub const NOT_IN_PROC_FILESYSTEMS: &str = "this kernel has no overlay filesystem (no `overlay` in /proc/filesystems): the overlay module is not loaded, or not built (CONFIG_OVERLAY_FS); load it with `sudo modprobe overlay`";
+pub fn not_in_proc_filesystems() -> String {
+    crate::tr!(
+        "this kernel has no overlay filesystem (no `overlay` in /proc/filesystems): the overlay module is not loaded, or not built (CONFIG_OVERLAY_FS); load it with `sudo modprobe overlay`"
+    )
+}
 
 /// Why overlay refuses (`EIO`) to replace a lower directory in a user
 /// namespace: the opaque xattr cannot be stored in the upper layer.
-pub const NO_USER_XATTRS_IN_UPPER: &str = "overlay could not mark the new directory opaque (EIO): the upper layer's filesystem stores no user.* xattrs, which overlay needs with userxattr (tmpfs has them from Linux 6.6); run the lab as root";
+pub fn no_user_xattrs_in_upper() -> String {
+    crate::tr!(
+        "overlay could not mark the new directory opaque (EIO): the upper layer's filesystem stores no user.* xattrs, which overlay needs with userxattr (tmpfs has them from Linux 6.6); run the lab as root"
+    )
+}
 
 /// When a refused overlay mount means this system cannot run it, why
 /// (naming the cause and the fix); `None` when the refusal is not one of
@@ -354,7 +362,7 @@ pub fn refusal(errno: Errno, in_userns: bool) -> Option<String> {
     let old = kernel.is_some_and(|v| v < procfs::KernelVersion::new(5, 11, 0));
     let version = kernel.map_or_else(|| "unknown".to_string(), |v| format!("{}.{}", v.major, v.minor));
     match errno {
-        Errno::ENODEV => Some(crate::tr!("mount answered ENODEV: {NOT_IN_PROC_FILESYSTEMS}")),
+        Errno::ENODEV => Some(crate::tr!("mount answered ENODEV: {}", not_in_proc_filesystems())),
         Errno::EPERM | Errno::EINVAL if in_userns && old => Some(crate::tr!(
             "overlay can be mounted in a user namespace from Linux 5.11 (userxattr); this is Linux {version}: run the lab as root"
         )),
