@@ -339,7 +339,15 @@ impl Catalog {
 }
 
 static KIT: OnceLock<Catalog> = OnceLock::new();
+static APP_PO: OnceLock<&'static str> = OnceLock::new();
 static APP: OnceLock<Catalog> = OnceLock::new();
+
+/// The executable's catalog, parsed on first use: a run in English never
+/// parses it (a start of `lab container` must not pay for Japanese).
+fn app_catalog() -> Option<&'static Catalog> {
+    let po = APP_PO.get()?;
+    Some(APP.get_or_init(|| Catalog::embedded(po)))
+}
 static LABS: Mutex<Vec<(&'static str, &'static Catalog)>> = Mutex::new(Vec::new());
 static DECLS: OnceLock<Vec<&'static LabDecl>> = OnceLock::new();
 
@@ -351,7 +359,7 @@ pub fn kit_catalog() -> &'static Catalog {
 /// Give the kit the executable's own catalog (the runner's), searched
 /// after the lab's and the kit's. The first call wins.
 pub fn set_app_catalog(po: &'static str) {
-    let _ = APP.set(Catalog::embedded(po));
+    let _ = APP_PO.set(po);
 }
 
 /// Make the labs known by slug, so that a renderer that only sees a lab's
@@ -398,7 +406,7 @@ impl Translator {
         self.lab
             .into_iter()
             .chain(std::iter::once(kit_catalog()))
-            .chain(APP.get())
+            .chain(app_catalog())
     }
 
     /// `en` in the current language (itself in English, or when no catalog
@@ -475,7 +483,7 @@ pub fn tr(en: &'static str) -> &'static str {
     }
     kit_catalog()
         .exact(en)
-        .or_else(|| APP.get().and_then(|c| c.exact(en)))
+        .or_else(|| app_catalog().and_then(|c| c.exact(en)))
         .unwrap_or(en)
 }
 
