@@ -309,6 +309,12 @@ fn inspect(pid: Option<&str>, format: OutputFormat) -> ExitCode {
             };
             ExitCode::SUCCESS
         }
-        Err(e) => usage(&format!("error: {}", Translator::default().text(&e.to_string()))),
+        Err(lab_kit::inspect::InspectError::NoSuchProcess(pid)) => {
+            usage(&trf("error: no process with PID {pid}", &[&pid]))
+        }
+        Err(lab_kit::inspect::InspectError::Unreadable { pid, file, reason }) => usage(&trf(
+            "error: cannot read /proc/{pid}/{file}: {reason}",
+            &[&pid, &file, &reason],
+        )),
     }
 }

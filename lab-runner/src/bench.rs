@@ -96,13 +96,12 @@ impl Progress {
         } else {
             indicatif::ProgressBar::hidden()
         };
-        let style =
-            indicatif::ProgressStyle::with_template(&format!(
-                "{{prefix}} [{{bar:30}}] {{pos}}/{{len}} {}, {{elapsed}}  {{wide_msg}}",
-                tr("runs")
-            ))
-                .map(|s| s.progress_chars("=> "))
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        let style = indicatif::ProgressStyle::with_template(&format!(
+            "{{prefix}} [{{bar:30}}] {{pos}}/{{len}} {}, {{elapsed}}  {{wide_msg}}",
+            tr("runs")
+        ))
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
         bar.set_style(style);
         bar.set_prefix("lab bench");
         Progress { bar }
@@ -458,7 +457,11 @@ fn container_starts(
             .stderr(Stdio::null())
             .status()?;
         let us = elapsed_us(t);
-        anyhow::ensure!(status.success(), "{}", lab_kit::tr!("`{}` failed: {status}", argv.join(" ")));
+        anyhow::ensure!(
+            status.success(),
+            "{}",
+            lab_kit::tr!("`{}` failed: {status}", argv.join(" "))
+        );
         Ok(us)
     };
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); tools.len()];

@@ -648,7 +648,15 @@ impl DiffReport {
         let counts: Vec<String> = self
             .summary
             .iter()
-            .map(|(k, n)| trf("{n} {class}", &[n, &summary_label(k)]))
+            .map(|(k, n)| {
+                // Not a catalog template: `{n} {class}` is glue that would
+                // match (and reorder) any two words of any text.
+                let class = summary_label(k);
+                match lab_kit::i18n::current() {
+                    lab_kit::i18n::Lang::En => format!("{n} {class}"),
+                    lab_kit::i18n::Lang::Ja => format!("{class} {n}"),
+                }
+            })
             .collect();
         writeln!(
             out,

@@ -478,7 +478,10 @@ pub fn run(
                     // A run that did not complete says why on the same line: a
                     // CI log may be all there is to go on.
                     let seconds = format!("{:.0}", col.total_ms as f64 / 1000.0);
-                    let problem = col.problem.as_deref().map(|p| Translator::default().text(p).into_owned());
+                    let problem = col
+                        .problem
+                        .as_deref()
+                        .map(|p| Translator::default().text(p).into_owned());
                     eprintln!(
                         "lab matrix: [{}/{total}] {}{}",
                         i + 1,

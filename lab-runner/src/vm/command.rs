@@ -266,12 +266,19 @@ pub fn print(run: &VmRun, format: RunFormat, out: &mut impl Write) -> anyhow::Re
             }
             writeln!(out, "  {}", trf("modules loaded: {}", &[&list(&vm.modules_loaded)]))?;
             if !vm.modules_failed.is_empty() {
-                writeln!(out, "  {}", trf("modules missing: {}", &[&vm.modules_failed.join("; ")]))?;
+                writeln!(
+                    out,
+                    "  {}",
+                    trf("modules missing: {}", &[&vm.modules_failed.join("; ")])
+                )?;
             }
             writeln!(
                 out,
                 "  {}",
-                trf("root: {root}; suite in cgroup {cgroup}", &[&t.text(&vm.root), &vm.suite_cgroup])
+                trf(
+                    "root: {root}; suite in cgroup {cgroup}",
+                    &[&t.text(&vm.root), &vm.suite_cgroup]
+                )
             )?;
             for n in &vm.notes {
                 writeln!(out, "  {}", trf("note: {n}", &[&t.text(n)]))?;

@@ -304,10 +304,9 @@ fn kvm_usable() -> Result<(), String> {
 }
 
 fn qemu_binary() -> anyhow::Result<PathBuf> {
-    which("qemu-system-x86_64")
-        .context(lab_kit::tr!(
-            "qemu-system-x86_64 is not installed (Debian/Ubuntu: apt-get install qemu-system-x86)"
-        ))
+    which("qemu-system-x86_64").context(lab_kit::tr!(
+        "qemu-system-x86_64 is not installed (Debian/Ubuntu: apt-get install qemu-system-x86)"
+    ))
 }
 
 fn boot(

@@ -146,7 +146,7 @@ impl Inspection {
     /// module put there (`same as PID 1`, `disabled`).
     pub fn render(&self) -> String {
         let t = Translator::default();
-        let label = |en: &'static str| pad(tr(en), 16);
+        let label = |text: &str| pad(text, 16);
         let mut out = trf(
             "pid {pid} (ppid {ppid}), user {user}, command {command}",
             &[&self.pid, &self.ppid, &self.user, &self.command],
@@ -157,8 +157,8 @@ impl Inspection {
         for (k, v) in &self.namespaces {
             out.push_str(&format!("  {k:<18} {}\n", t.text(v)));
         }
-        out.push_str(&format!("{}{}\n", label("uid_map:"), self.uid_map.join("; ")));
-        out.push_str(&format!("{}{}\n", label("gid_map:"), self.gid_map.join("; ")));
+        out.push_str(&format!("{}{}\n", label(tr("uid_map:")), self.uid_map.join("; ")));
+        out.push_str(&format!("{}{}\n", label(tr("gid_map:")), self.gid_map.join("; ")));
         out.push_str(tr("capabilities:"));
         out.push('\n');
         for (k, v) in &self.capabilities {
@@ -170,10 +170,10 @@ impl Inspection {
         for c in &self.cgroups {
             out.push_str(&format!("  {c}\n"));
         }
-        out.push_str(&format!("{}{}\n", label("root:"), t.text(&self.root)));
-        out.push_str(&format!("{}{}\n", label("seccomp:"), t.text(&self.seccomp)));
-        let nnp = if self.no_new_privs { tr("set") } else { tr("not set") };
-        out.push_str(&format!("{}{nnp}\n", label("no_new_privs:")));
+        out.push_str(&format!("{}{}\n", label(tr("root:")), t.text(&self.root)));
+        out.push_str(&format!("{}{}\n", label(tr("seccomp:")), t.text(&self.seccomp)));
+        let nnp = if self.no_new_privs { tr("true") } else { tr("false") };
+        out.push_str(&format!("{}{nnp}\n", label(tr("no_new_privs:"))));
         out
     }
 }
