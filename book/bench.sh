@@ -12,6 +12,6 @@ out=book/src/generated/bench-17-container.md
     echo "Measured with \`lab bench --runs 200\` on Linux $(uname -r), $(nproc) cores, as $(id -un)"
     echo "($(date -u +%Y-%m-%d); regenerate with \`book/bench.sh\`):"
     echo
-    target/release/lab bench --runs 200 --format markdown --color never
+    target/release/lab bench --runs 200 --format markdown --color never --lang en
 } > "$out"
 echo "wrote $out"

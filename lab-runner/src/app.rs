@@ -140,7 +140,7 @@ pub fn main() -> ExitCode {
             };
             let limits = lab_kit::container::Limits { pids, memory, cpus };
             let setup_failed = |e: &dyn std::fmt::Display| {
-                eprintln!("lab container: {e:#}");
+                eprintln!("lab container: {}", Translator::default().text(&format!("{e:#}")));
                 ExitCode::from(lab_kit::container::exit::SETUP as u8)
             };
             let mut say = crate::container::Narrator {
@@ -154,7 +154,7 @@ pub fn main() -> ExitCode {
             {
                 None => None,
                 Some(Ok(cg)) => Some(cg),
-                Some(Err(e)) => return setup_failed(&format_args!("--memory, --pids and --cpus need cgroups: {e}")),
+                Some(Err(e)) => return setup_failed(&trf("--memory, --pids and --cpus need cgroups: {e}", &[&e])),
             };
             let place = |pid: nix::unistd::Pid| -> anyhow::Result<()> {
                 if let Some(cg) = &cgroups {
@@ -172,21 +172,31 @@ pub fn main() -> ExitCode {
             }
         }
         Command::Bench { format, runs, warmup } => match crate::bench::run(warmup as usize, runs as usize) {
+            Ok(report) if format == BenchFormat::Json => {
+                crate::i18n::machine_format();
+                let _ = write_json(&report, &mut std::io::stdout().lock());
+                ExitCode::SUCCESS
+            }
             Ok(report) => {
                 let mut out = std::io::stdout().lock();
                 let _ = match format {
                     BenchFormat::Human => crate::bench::print_table(&report, &mut out),
                     BenchFormat::Markdown => crate::bench::print(&report, &mut out),
-                    BenchFormat::Json => write_json(&report, &mut out),
+                    BenchFormat::Json => Ok(()),
                 };
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("lab bench: {e:#}");
+                eprintln!("lab bench: {}", Translator::default().text(&format!("{e:#}")));
                 ExitCode::from(1)
             }
         },
-        Command::Inspect { pid, format } => inspect(pid.as_deref(), format),
+        Command::Inspect { pid, format } => {
+            if format != OutputFormat::Human {
+                crate::i18n::machine_format();
+            }
+            inspect(pid.as_deref(), format)
+        }
         Command::Completions { shell } => print_bytes(&crate::manpage::completions(shell)),
         Command::Man { command } => print_bytes(&crate::manpage::page(command.as_deref())),
         Command::Exercise(command) => crate::exercise::main(command),
@@ -299,6 +309,12 @@ fn inspect(pid: Option<&str>, format: OutputFormat) -> ExitCode {
             };
             ExitCode::SUCCESS
         }
-        Err(e) => usage(&format!("error: {e}")),
+        Err(lab_kit::inspect::InspectError::NoSuchProcess(pid)) => {
+            usage(&trf("error: no process with PID {pid}", &[&pid]))
+        }
+        Err(lab_kit::inspect::InspectError::Unreadable { pid, file, reason }) => usage(&trf(
+            "error: cannot read /proc/{pid}/{file}: {reason}",
+            &[&pid, &file, &reason],
+        )),
     }
 }

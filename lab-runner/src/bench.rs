@@ -15,6 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use lab_kit::child;
+use lab_kit::i18n::{Translator, tr, trf};
 use lab_kit::narrate::Quiet;
 use lab_kit::ops;
 use lab_kit::sys::{Forked, clone_tied, exit_child, fork_tied};
@@ -95,17 +96,20 @@ impl Progress {
         } else {
             indicatif::ProgressBar::hidden()
         };
-        let style =
-            indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} runs, {elapsed}  {wide_msg}")
-                .map(|s| s.progress_chars("=> "))
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        let style = indicatif::ProgressStyle::with_template(&format!(
+            "{{prefix}} [{{bar:30}}] {{pos}}/{{len}} {}, {{elapsed}}  {{wide_msg}}",
+            tr("runs")
+        ))
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
         bar.set_style(style);
         bar.set_prefix("lab bench");
         Progress { bar }
     }
 
+    /// `what` is the report's English name, drawn in the current language.
     fn measuring(&self, what: &str) {
-        self.bar.set_message(what.to_string());
+        self.bar.set_message(Translator::default().text(what).into_owned());
     }
 
     fn advance(&self, runs: u64) {
@@ -182,7 +186,7 @@ fn kernel_ops(
 
         step(c, Some("fork + wait"), false)?;
         out.push((
-            "fork + wait".into(),
+            lab_kit::tr!("fork + wait"),
             time(warmup, runs, || {
                 let t = Instant::now();
                 match fork_tied()? {
@@ -202,8 +206,9 @@ fn kernel_ops(
             ("CLONE_NEWCGROUP", CloneFlags::CLONE_NEWCGROUP),
         ];
         let all = each.iter().fold(CloneFlags::empty(), |a, (_, f)| a | *f);
-        for (name, flags) in each.iter().copied().chain([("all of them", all)]) {
-            step(c, Some(&format!("clone({name}) + wait")), true)?;
+        let all_of_them = lab_kit::tr!("all of them");
+        for (name, flags) in each.iter().copied().chain([(all_of_them.as_str(), all)]) {
+            step(c, Some(&lab_kit::tr!("clone({name}) + wait")), true)?;
             let clone_once = || -> anyhow::Result<f64> {
                 let t = Instant::now();
                 match clone_tied(flags)? {
@@ -223,7 +228,7 @@ fn kernel_ops(
         let own_uts = std::fs::File::open("/proc/self/ns/uts")?;
         step(c, Some("unshare(CLONE_NEWUTS) + setns back"), true)?;
         out.push((
-            "unshare(CLONE_NEWUTS) + setns back".into(),
+            lab_kit::tr!("unshare(CLONE_NEWUTS) + setns back"),
             time(warmup, runs, || {
                 let t = Instant::now();
                 unshare(CloneFlags::CLONE_NEWUTS)?;
@@ -235,7 +240,7 @@ fn kernel_ops(
         std::fs::create_dir_all("/tmp/src")?;
         step(c, Some("mount tmpfs + umount"), true)?;
         out.push((
-            "mount tmpfs + umount".into(),
+            lab_kit::tr!("mount tmpfs + umount"),
             time(warmup, runs, || {
                 let t = Instant::now();
                 mount(Some("bench"), "/tmp/mnt", Some("tmpfs"), MsFlags::empty(), None::<&str>)?;
@@ -245,7 +250,7 @@ fn kernel_ops(
         ));
         step(c, Some("bind mount + umount"), true)?;
         out.push((
-            "bind mount + umount".into(),
+            lab_kit::tr!("bind mount + umount"),
             time(warmup, runs, || {
                 let t = Instant::now();
                 mount(
@@ -261,7 +266,7 @@ fn kernel_ops(
         ));
         step(c, Some("pivot_root + detach the old root"), true)?;
         out.push((
-            "pivot_root + detach the old root".into(),
+            lab_kit::tr!("pivot_root + detach the old root"),
             time(warmup, runs, || {
                 let mut one = child::spawn(c, |c| {
                     ops::private_mount_ns(&mut Quiet)?;
@@ -282,8 +287,8 @@ fn kernel_ops(
         // Cgroups are the host's: only with real privilege (or delegation).
         step(c, Some("cgroup: mkdir + rmdir"), true)?;
         match cgroup_mkdir_rmdir(warmup, runs) {
-            Ok(us) => out.push(("cgroup: mkdir + rmdir".into(), us)),
-            Err(e) => skipped.push(format!("creating and removing a cgroup: {e}")),
+            Ok(us) => out.push((lab_kit::tr!("cgroup: mkdir + rmdir"), us)),
+            Err(e) => skipped.push(lab_kit::tr!("creating and removing a cgroup: {e}")),
         }
         step(c, None, true)?;
         c.send(&FromBench::Done(out, skipped))?;
@@ -407,13 +412,15 @@ fn container_starts(
             .map(String::from),
         );
         let name = if overlay {
-            "bwrap (same isolation: overlay /usr, the same seccomp filter)"
+            lab_kit::tr!("bwrap (same isolation: overlay /usr, the same seccomp filter)")
         } else {
-            "bwrap (same isolation, /usr read-only: no --tmp-overlay before 0.9)"
+            lab_kit::tr!("bwrap (same isolation, /usr read-only: no --tmp-overlay before 0.9)")
         };
-        tools.push((name.into(), argv));
+        tools.push((name, argv));
     } else {
-        skipped.push("bubblewrap: bwrap is not installed (apt-get install bubblewrap)".into());
+        skipped.push(lab_kit::tr!(
+            "bubblewrap: bwrap is not installed (apt-get install bubblewrap)"
+        ));
     }
     if on_path("unshare") {
         let mut argv: Vec<String> = vec!["unshare".into()];
@@ -433,9 +440,9 @@ fn container_starts(
             ]
             .map(String::from),
         );
-        tools.push(("unshare(1) (namespaces only)".into(), argv));
+        tools.push((lab_kit::tr!("unshare(1) (namespaces only)"), argv));
     } else {
-        skipped.push("util-linux: unshare is not installed".into());
+        skipped.push(lab_kit::tr!("util-linux: unshare is not installed"));
     }
     let start = |argv: &[String]| -> anyhow::Result<f64> {
         if let Some(f) = &filter {
@@ -450,13 +457,18 @@ fn container_starts(
             .stderr(Stdio::null())
             .status()?;
         let us = elapsed_us(t);
-        anyhow::ensure!(status.success(), "`{}` failed: {status}", argv.join(" "));
+        anyhow::ensure!(
+            status.success(),
+            "{}",
+            lab_kit::tr!("`{}` failed: {status}", argv.join(" "))
+        );
         Ok(us)
     };
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); tools.len()];
     let mut usable = vec![true; tools.len()];
-    let names: Vec<&str> = tools.iter().map(|(n, _)| n.as_str()).collect();
-    progress.measuring(&format!("container starts: {}", names.join(", ")));
+    let t = Translator::default();
+    let names: Vec<String> = tools.iter().map(|(n, _)| t.text(n).into_owned()).collect();
+    progress.measuring(&trf("container starts: {}", &[&names.join(", ")]));
     for round in 0..warmup + runs {
         for (i, (name, argv)) in tools.iter().enumerate() {
             progress.advance(1);
@@ -506,20 +518,21 @@ fn container_starts(
 fn breakdown(runs: usize, progress: &Progress) -> anyhow::Result<Vec<Measurement>> {
     let exe = std::env::current_exe()?;
     let mut by_call: Vec<(String, Vec<f64>)> = Vec::new();
-    progress.measuring("where lab container spends its time (--verbose)");
+    progress.measuring(tr("where lab container spends its time (--verbose)"));
     for _ in 0..runs {
         progress.advance(1);
         let t = Instant::now();
+        // Its narration is parsed: English, whatever the locale.
         let out = Command::new(&exe)
-            .args(["container", "--verbose", "--", "/bin/true"])
+            .args(["--lang", "en", "container", "--verbose", "--", "/bin/true"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .output()?;
         let total = elapsed_us(t);
         anyhow::ensure!(
             out.status.success(),
-            "`lab container -- /bin/true` failed: {}",
-            out.status
+            "{}",
+            lab_kit::tr!("`lab container -- /bin/true` failed: {}", out.status)
         );
         let mut last = 0.0;
         let mut add = |name: &str, us: f64| match by_call.iter_mut().find(|(n, _)| n == name) {
@@ -540,7 +553,7 @@ fn breakdown(runs: usize, progress: &Progress) -> anyhow::Result<Vec<Measurement
             last = ms * 1e3;
         }
         add(
-            "start, execve of the command, exit and reaping (the rest)",
+            &lab_kit::tr!("start, execve of the command, exit and reaping (the rest)"),
             total - last,
         );
     }
@@ -633,9 +646,10 @@ fn columns(head: &[&str], rows: &[Vec<String>], out: &mut impl Write) -> std::io
 
 /// The tables for people: aligned columns.
 pub fn print_table(r: &BenchReport, out: &mut impl Write) -> std::io::Result<()> {
+    let t = Translator::default();
     let row = |m: &Measurement, runs: bool| {
         let mut v = vec![
-            m.name.clone(),
+            t.text(&m.name).into_owned(),
             human_us(m.median_us),
             format!("{} – {}", human_us(m.p10_us), human_us(m.p90_us)),
         ];
@@ -645,33 +659,51 @@ pub fn print_table(r: &BenchReport, out: &mut impl Write) -> std::io::Result<()>
         v
     };
     let rows: Vec<Vec<String>> = r.measurements.iter().map(|m| row(m, true)).collect();
-    columns(&["operation", "median", "10th–90th percentile", "runs"], &rows, out)?;
+    columns(
+        &[tr("operation"), tr("median"), tr("10th–90th percentile"), tr("runs")],
+        &rows,
+        out,
+    )?;
     for c in &r.comparisons {
-        writeln!(out, "\n{} / {}: {:.2}×", c.ours, c.theirs, c.ratio)?;
+        writeln!(out, "\n{} / {}: {:.2}×", t.text(&c.ours), t.text(&c.theirs), c.ratio)?;
     }
     if !r.breakdown.is_empty() {
-        writeln!(
-            out,
-            "\nWhere `lab container -- /bin/true` spends its time (median per run, costliest first):\n"
-        )?;
+        writeln!(out, "\n{}\n", breakdown_heading())?;
         let rows: Vec<Vec<String>> = r.breakdown.iter().map(|m| row(m, false)).collect();
-        columns(&["before the call", "median", "10th–90th percentile"], &rows, out)?;
+        columns(
+            &[tr("before the call"), tr("median"), tr("10th–90th percentile")],
+            &rows,
+            out,
+        )?;
     }
     for s in &r.skipped {
-        writeln!(out, "\nnot measured: {s}")?;
+        writeln!(out, "\n{}", trf("not measured: {s}", &[&t.text(s)]))?;
     }
     Ok(())
 }
 
-/// Markdown tables (the book's: `book/bench.sh`).
+/// The heading of the breakdown.
+fn breakdown_heading() -> &'static str {
+    tr("Where `lab container -- /bin/true` spends its time (median per run, costliest first):")
+}
+
+/// Markdown tables (the book's: `book/bench.sh`, which asks for English).
 pub fn print(r: &BenchReport, out: &mut impl Write) -> std::io::Result<()> {
-    writeln!(out, "| operation | median | 10th–90th percentile | runs |")?;
+    let t = Translator::default();
+    writeln!(
+        out,
+        "| {} | {} | {} | {} |",
+        tr("operation"),
+        tr("median"),
+        tr("10th–90th percentile"),
+        tr("runs")
+    )?;
     writeln!(out, "|---|---:|---:|---:|")?;
     for m in &r.measurements {
         writeln!(
             out,
             "| {} | {} | {} – {} | {} |",
-            m.name,
+            t.text(&m.name),
             human_us(m.median_us),
             human_us(m.p10_us),
             human_us(m.p90_us),
@@ -679,20 +711,29 @@ pub fn print(r: &BenchReport, out: &mut impl Write) -> std::io::Result<()> {
         )?;
     }
     for c in &r.comparisons {
-        writeln!(out, "\n`{}` / {}: **{:.2}×**", c.ours, c.theirs, c.ratio)?;
-    }
-    if !r.breakdown.is_empty() {
         writeln!(
             out,
-            "\nWhere `lab container -- /bin/true` spends its time (median per run, costliest first):\n"
+            "\n`{}` / {}: **{:.2}×**",
+            t.text(&c.ours),
+            t.text(&c.theirs),
+            c.ratio
         )?;
-        writeln!(out, "| before the call | median | 10th–90th percentile |")?;
+    }
+    if !r.breakdown.is_empty() {
+        writeln!(out, "\n{}\n", breakdown_heading())?;
+        writeln!(
+            out,
+            "| {} | {} | {} |",
+            tr("before the call"),
+            tr("median"),
+            tr("10th–90th percentile")
+        )?;
         writeln!(out, "|---|---:|---:|")?;
         for m in &r.breakdown {
             writeln!(
                 out,
                 "| {} | {} | {} – {} |",
-                m.name,
+                t.text(&m.name),
                 human_us(m.median_us),
                 human_us(m.p10_us),
                 human_us(m.p90_us)
@@ -700,7 +741,7 @@ pub fn print(r: &BenchReport, out: &mut impl Write) -> std::io::Result<()> {
         }
     }
     for s in &r.skipped {
-        writeln!(out, "\nnot measured: {s}")?;
+        writeln!(out, "\n{}", trf("not measured: {s}", &[&t.text(s)]))?;
     }
     Ok(())
 }

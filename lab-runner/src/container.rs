@@ -107,7 +107,10 @@ fn init_for(
         // From here on the command speaks for itself: errors go to its stderr.
         let err = lab_kit::container::exec(&spec.argv);
         let code = lab_kit::container::exec_failure_code(&err);
-        eprintln!("lab container: {err:#}");
+        eprintln!(
+            "lab container: {}",
+            lab_kit::i18n::Translator::default().text(&format!("{err:#}"))
+        );
         exit_child(code)
     }
 }
@@ -217,7 +220,7 @@ pub fn run(
     match status {
         WaitStatus::Exited(_, code) => Ok(code),
         WaitStatus::Signaled(_, sig, _) => Ok(128 + sig as i32),
-        other => anyhow::bail!("the container ended oddly: {other:?}"),
+        other => anyhow::bail!("{}", lab_kit::tr!("the container ended oddly: {other:?}")),
     }
 }
 
@@ -289,7 +292,11 @@ impl Relay<'_> {
                             let _ = kill(self.init, sig);
                             let _ = writeln!(
                                 std::io::stderr(),
-                                "lab container: {sig:?} forwarded to PID 1; again to kill the container"
+                                "lab container: {}",
+                                lab_kit::i18n::trf(
+                                    "{sig} forwarded to PID 1; again to kill the container",
+                                    &[&format!("{sig:?}")]
+                                )
                             );
                         } else {
                             let _ = kill(self.init, Signal::SIGKILL);

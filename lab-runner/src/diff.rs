@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use lab_kit::event::Status;
+use lab_kit::i18n::{Translator, pad, tr, trf, width};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -92,6 +93,21 @@ impl Class {
             Class::Added => "added",
             Class::Removed => "removed",
             Class::ValueChanged => "value-changed",
+        }
+    }
+
+    /// The class for people, in the current language.
+    pub fn label(self) -> &'static str {
+        match self {
+            Class::Regression => tr("regression"),
+            Class::Fix => tr("fix"),
+            Class::NewlyUnsupported => tr("newly-unsupported"),
+            Class::NewlySkipped => tr("newly-skipped"),
+            Class::NowRuns => tr("now-runs"),
+            Class::StatusChanged => tr("status-changed"),
+            Class::Added => tr("added"),
+            Class::Removed => tr("removed"),
+            Class::ValueChanged => tr("value-changed"),
         }
     }
 
@@ -187,7 +203,7 @@ impl Report {
         self.environment["kernel"].as_str().unwrap_or("unknown")
     }
 
-    /// `kernel 6.1.0, cgroup v2, root, vm tcg`.
+    /// `kernel 6.1.0, cgroup v2, root, in a VM (tcg)`, in the current language.
     pub fn describe(&self) -> String {
         let e = &self.environment;
         let who = if e["real_root"].as_bool() == Some(true) {
@@ -195,13 +211,13 @@ impl Report {
         } else {
             format!("uid {}", e["euid"])
         };
-        let mut s = format!(
-            "kernel {}, cgroup {}, {who}",
-            self.kernel(),
-            e["cgroup_mode"].as_str().unwrap_or("?")
+        let cgroup = e["cgroup_mode"].as_str().unwrap_or("?");
+        let mut s = trf(
+            "kernel {kernel}, cgroup {cgroup}, {who}",
+            &[&self.kernel(), &cgroup, &who],
         );
         if let Some(a) = e["vm"]["accelerator"].as_str() {
-            s.push_str(&format!(", in a VM ({a})"));
+            s.push_str(&trf(", in a VM ({a})", &[&a]));
         }
         s
     }
@@ -321,7 +337,7 @@ pub fn compare(a: &Report, b: &Report) -> Vec<Difference> {
                             Some(title),
                             item,
                             Some(ca.actual.clone()),
-                            Some(format!("{} (expected {})", cb.actual, cb.expected)),
+                            Some(lab_kit::tr!("{} (expected {})", cb.actual, cb.expected)),
                         )),
                         Some(cb) if !ca.ok && cb.ok => out.push(d(
                             Class::Fix,
@@ -575,22 +591,27 @@ impl DiffReport {
         self.differences.iter().filter(|d| d.waived.is_none()).count()
     }
 
+    /// `07-uts › step › check: name`: the step's title and the check's or
+    /// observation's name in the current language, from the lab's catalog.
     fn path(d: &Difference) -> String {
+        let (_, slug) = d.lab.split_once('-').unwrap_or(("", &d.lab));
+        let t = Translator::for_slug(slug);
         let mut p = d.lab.clone();
         if let Some(s) = &d.step {
-            p.push_str(&format!(" › {s}"));
+            p.push_str(&format!(" › {}", t.text(s)));
         }
         if let Some(i) = &d.item {
-            p.push_str(&format!(" › {i}"));
+            p.push_str(&format!(" › {}", item_text(&t, i)));
         }
         p
     }
 
     fn change(d: &Difference) -> String {
+        let t = Translator::default();
         match (&d.before, &d.after) {
-            (Some(a), Some(b)) => format!("{a} → {b}"),
-            (None, Some(b)) => format!("(new) {b}"),
-            (Some(a), None) => format!("{a} (gone)"),
+            (Some(a), Some(b)) => format!("{} → {}", t.text(a), t.text(b)),
+            (None, Some(b)) => trf("(new) {b}", &[&t.text(b)]),
+            (Some(a), None) => trf("{a} (gone)", &[&t.text(a)]),
             (None, None) => String::new(),
         }
     }
@@ -600,25 +621,51 @@ impl DiffReport {
         writeln!(out, "A: {} ({})", a.name, a.describe())?;
         writeln!(out, "B: {} ({})", b.name, b.describe())?;
         if self.differences.is_empty() {
-            return writeln!(out, "\nno differences");
+            return writeln!(out, "\n{}", tr("no differences"));
         }
         writeln!(out)?;
+        let class_width = self
+            .differences
+            .iter()
+            .map(|d| width(d.class.label()))
+            .max()
+            .unwrap_or(0)
+            .max(17);
         for d in &self.differences {
             let waived = d
                 .waived
                 .as_ref()
-                .map(|w| format!("  [waived: {w}]"))
+                .map(|w| format!("  {}", trf("[waived: {w}]", &[w])))
                 .unwrap_or_default();
             writeln!(
                 out,
-                "{:<17} {}: {}{waived}",
-                d.class.as_str(),
+                "{} {}: {}{waived}",
+                pad(d.class.label(), class_width),
                 Self::path(d),
                 Self::change(d)
             )?;
         }
-        let counts: Vec<String> = self.summary.iter().map(|(k, n)| format!("{n} {k}")).collect();
-        writeln!(out, "\n{} difference(s): {}", self.differences.len(), counts.join(", "))
+        let counts: Vec<String> = self
+            .summary
+            .iter()
+            .map(|(k, n)| {
+                // Not a catalog template: `{n} {class}` is glue that would
+                // match (and reorder) any two words of any text.
+                let class = summary_label(k);
+                match lab_kit::i18n::current() {
+                    lab_kit::i18n::Lang::En => format!("{n} {class}"),
+                    lab_kit::i18n::Lang::Ja => format!("{class} {n}"),
+                }
+            })
+            .collect();
+        writeln!(
+            out,
+            "\n{}",
+            trf(
+                "{n} difference(s): {counts}",
+                &[&self.differences.len(), &counts.join(", ")]
+            )
+        )
     }
 
     /// A Markdown table.
@@ -648,6 +695,36 @@ impl DiffReport {
             )?;
         }
         Ok(())
+    }
+}
+
+/// `check: name` or `observation: name`, its name translated by `t`.
+fn item_text(t: &Translator, item: &str) -> String {
+    if let Some(name) = item.strip_prefix("check: ") {
+        trf("check: {name}", &[&t.text(name)])
+    } else if let Some(name) = item.strip_prefix("observation: ") {
+        trf("observation: {name}", &[&t.text(name)])
+    } else {
+        t.text(item).into_owned()
+    }
+}
+
+/// A key of the summary (a class, or `waived`) for people.
+fn summary_label(key: &str) -> &'static str {
+    let classes = [
+        Class::Regression,
+        Class::Fix,
+        Class::NewlyUnsupported,
+        Class::NewlySkipped,
+        Class::NowRuns,
+        Class::StatusChanged,
+        Class::Added,
+        Class::Removed,
+        Class::ValueChanged,
+    ];
+    match classes.into_iter().find(|c| c.as_str() == key) {
+        Some(c) => c.label(),
+        None => tr("waived"),
     }
 }
 
@@ -683,6 +760,10 @@ pub fn main(args: &DiffArgs) -> ExitCode {
         (None, None) => return bad("B.json or --vm is needed".into()),
     };
     let diff = DiffReport::new(&a, &b, &known);
+    if args.format != TableFormat::Human {
+        // The Markdown table is for a CI summary or a README, like JSON.
+        crate::i18n::machine_format();
+    }
     let mut out = std::io::stdout().lock();
     let _ = match args.format {
         TableFormat::Human => diff.print_human(&mut out, &a, &b),

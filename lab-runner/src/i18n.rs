@@ -60,11 +60,26 @@ pub fn choose(args: &[std::ffi::OsString], env: impl Fn(&str) -> Option<String>)
     }
 }
 
+/// The choice [`init`] was given, for the subcommands that decide per
+/// format ([`machine_format`]).
+static CHOICE: std::sync::OnceLock<Choice> = std::sync::OnceLock::new();
+
 /// Make the catalogs known to the kit and set the language for people.
 pub fn init(choice: Choice) {
+    let _ = CHOICE.set(choice);
     lab_kit::i18n::set_app_catalog(CATALOG);
     lab_kit::i18n::register_labs(crate::registry::LABS);
     lab_kit::i18n::set(choice.lang);
+}
+
+/// What follows is a machine format: from here on the process speaks
+/// [`Choice::machine`] (English unless `--lang` asked).
+pub fn machine_format() {
+    let choice = CHOICE.get().copied().unwrap_or(Choice {
+        lang: Lang::En,
+        explicit: false,
+    });
+    lab_kit::i18n::set(choice.machine());
 }
 
 /// A styled help text in the current language (its plain text is the key).

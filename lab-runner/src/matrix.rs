@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 
+use lab_kit::i18n::{Translator, tr, trf};
 use serde::{Deserialize, Serialize};
 
 use crate::diff::TableFormat;
@@ -252,11 +253,13 @@ impl Matrix {
         s
     }
 
-    /// The table for people: aligned columns, then what went wrong.
+    /// The table for people: aligned columns, then what went wrong, in the
+    /// current language (statuses and outcomes stay the report's words).
     pub fn human(&self, out: &mut impl Write) -> std::io::Result<()> {
+        use lab_kit::i18n::{pad, width};
         let rows = self.rows();
         let mut table: Vec<Vec<String>> = Vec::new();
-        let mut head = vec!["lab".to_string()];
+        let mut head = vec![tr("lab").to_string()];
         head.extend(self.columns.iter().map(Column::heading));
         table.push(head);
         for row in &rows {
@@ -272,27 +275,30 @@ impl Matrix {
         );
         table.push(vm);
         let widths: Vec<usize> = (0..table[0].len())
-            .map(|i| table.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+            .map(|i| table.iter().map(|r| width(&r[i])).max().unwrap_or(0))
             .collect();
         for r in &table {
-            let cells: Vec<String> = r.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+            let cells: Vec<String> = r.iter().zip(&widths).map(|(c, w)| pad(c, *w)).collect();
             writeln!(out, "{}", cells.join("  ").trim_end())?;
         }
+        let t = Translator::default();
         for c in self.columns.iter().filter(|c| c.problem.is_some()) {
             writeln!(
                 out,
                 "\n{}: {}: {}",
                 c.heading(),
                 c.outcome,
-                c.problem.as_deref().unwrap_or("")
+                t.text(c.problem.as_deref().unwrap_or(""))
             )?;
         }
+        let seconds = format!("{:.0}", self.wall_ms as f64 / 1000.0);
         writeln!(
             out,
-            "\n{} configuration(s), {} at once, {:.0} s",
-            self.columns.len(),
-            self.jobs,
-            self.wall_ms as f64 / 1000.0
+            "\n{}",
+            trf(
+                "{n} configuration(s), {jobs} at once, {seconds} s",
+                &[&self.columns.len(), &self.jobs, &seconds]
+            )
         )
     }
 
@@ -336,11 +342,11 @@ fn configs(args: &MatrixArgs) -> Result<(Vec<Config>, u64), String> {
     let mut kernels = file.kernels;
     kernels.extend(args.kernels.iter().cloned());
     if kernels.is_empty() {
-        return Err("error: no kernel: give --kernel PATH|DEB (repeatable) or --config FILE".into());
+        return Err(tr("error: no kernel: give --kernel PATH|DEB (repeatable) or --config FILE").into());
     }
     for k in &kernels {
         if !k.is_file() {
-            return Err(format!("error: {}: no such file", k.display()));
+            return Err(trf("error: {path}: no such file", &[&k.display()]));
         }
     }
     let mut cgroups = file.cgroups;
@@ -464,19 +470,26 @@ pub fn run(
                             )
                         });
                         if let Err(e) = written {
-                            eprintln!("lab matrix: write {}: {e}", dir.join(&name).display());
+                            let path = dir.join(&name);
+                            eprintln!("lab matrix: {}", trf("write {path}: {e}", &[&path.display(), &e]));
                         }
                     }
                     let col = Column::from_run(cfg, run);
                     // A run that did not complete says why on the same line: a
                     // CI log may be all there is to go on.
+                    let seconds = format!("{:.0}", col.total_ms as f64 / 1000.0);
+                    let problem = col
+                        .problem
+                        .as_deref()
+                        .map(|p| Translator::default().text(p).into_owned());
                     eprintln!(
-                        "lab matrix: [{}/{total}] {}: {} in {:.0} s{}",
+                        "lab matrix: [{}/{total}] {}{}",
                         i + 1,
-                        col.heading(),
-                        col.outcome,
-                        col.total_ms as f64 / 1000.0,
-                        col.problem.as_deref().map(|p| format!(" ({p})")).unwrap_or_default()
+                        trf(
+                            "{config}: {outcome} in {seconds} s",
+                            &[&col.heading(), &col.outcome, &seconds]
+                        ),
+                        problem.map(|p| format!(" ({p})")).unwrap_or_default()
                     );
                     if let Ok(mut r) = results.lock() {
                         r[i] = Some(col);
@@ -517,9 +530,9 @@ pub fn main(args: &MatrixArgs) -> ExitCode {
         match std::fs::read_to_string(readme) {
             Ok(t) if t.contains(README_START) && t.contains(README_END) => {}
             Ok(_) => {
-                return usage(format!(
-                    "error: {} has no {README_START} … {README_END} markers",
-                    readme.display()
+                return usage(trf(
+                    "error: {path} has no {start} … {end} markers",
+                    &[&readme.display(), &README_START, &README_END],
                 ));
             }
             Err(e) => return usage(format!("error: {}: {e}", readme.display())),
@@ -529,6 +542,9 @@ pub fn main(args: &MatrixArgs) -> ExitCode {
         eprintln!("warning: {e}");
     }
     let m = run(&configs, jobs, &args.machine, &run_args, args.reports.as_deref());
+    if args.format != TableFormat::Human {
+        crate::i18n::machine_format();
+    }
     let mut out = std::io::stdout().lock();
     let _ = match args.format {
         TableFormat::Human => m.human(&mut out),
@@ -546,7 +562,10 @@ pub fn main(args: &MatrixArgs) -> ExitCode {
             eprintln!("lab matrix: {}: {e}", readme.display());
             return ExitCode::from(2);
         }
-        eprintln!("lab matrix: wrote the table into {}", readme.display());
+        eprintln!(
+            "lab matrix: {}",
+            trf("wrote the table into {path}", &[&readme.display()])
+        );
     }
     ExitCode::from(m.exit_code())
 }

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use super::{Accel, CgroupLayout, VmOptions, VmRun};
 use crate::cli::{Cli, Command, RunFormat};
+use crate::i18n::{tr, trf};
+use lab_kit::i18n::Translator;
 
 /// Who runs the suite in the guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -204,37 +206,43 @@ pub fn main(args: &VmArgs) -> ExitCode {
     if let Err(e) = lab_kit::sys::catch_interrupts() {
         eprintln!("warning: {e}");
     }
+    if format != RunFormat::Human {
+        crate::i18n::machine_format();
+    }
+    let failed = |e: &anyhow::Error| eprintln!("lab vm: {}", Translator::default().text(&format!("{e:#}")));
     match super::run_kernel(&args.target.options(run_args), &kernel) {
         Ok(run) => {
             let mut out = std::io::stdout().lock();
             if let Err(e) = print(&run, format, &mut out) {
-                eprintln!("lab vm: {e:#}");
+                failed(&e);
             }
             ExitCode::from(run.exit_code())
         }
         Err(e) if lab_kit::sys::interrupted() => {
-            eprintln!("lab vm: {e:#}");
+            failed(&e);
             ExitCode::from(130)
         }
         Err(e) => {
-            eprintln!("lab vm: {e:#}");
+            failed(&e);
             ExitCode::from(4)
         }
     }
 }
 
-/// One line for a VM run: kernel, layout, user, accelerator, outcome.
+/// One line for a VM run: kernel, layout, user, accelerator, outcome, in
+/// the current language.
 pub fn headline(run: &VmRun) -> String {
     let vm = &run.vm;
+    let boot = format!("{:.1}", vm.boot_ms as f64 / 1000.0);
+    let total = format!("{:.1}", vm.total_ms as f64 / 1000.0);
     format!(
-        "{} · cgroup {} · {} · {} · {} (boot {:.1} s, total {:.1} s)",
+        "{} · cgroup {} · {} · {} · {} {}",
         vm.kernel_release,
         vm.cgroup.as_str(),
         vm.user,
         vm.accelerator,
         vm.outcome.as_str(),
-        vm.boot_ms as f64 / 1000.0,
-        vm.total_ms as f64 / 1000.0
+        trf("(boot {boot} s, total {total} s)", &[&boot, &total])
     )
 }
 
@@ -251,25 +259,41 @@ pub fn print(run: &VmRun, format: RunFormat, out: &mut impl Write) -> anyhow::Re
         (RunFormat::Tap, Some(r)) => out.write_all(crate::formats::tap(&r).as_bytes())?,
         (_, report) => {
             let vm = &run.vm;
+            let t = Translator::default();
             writeln!(out, "lab vm: {}", headline(run))?;
             if let Some(why) = &vm.kvm_fallback {
-                writeln!(out, "  not KVM: {why}")?;
+                writeln!(out, "  {}", trf("not KVM: {why}", &[&t.text(why)]))?;
             }
-            writeln!(out, "  modules loaded: {}", list(&vm.modules_loaded))?;
+            writeln!(out, "  {}", trf("modules loaded: {}", &[&list(&vm.modules_loaded)]))?;
             if !vm.modules_failed.is_empty() {
-                writeln!(out, "  modules missing: {}", vm.modules_failed.join("; "))?;
+                writeln!(
+                    out,
+                    "  {}",
+                    trf("modules missing: {}", &[&vm.modules_failed.join("; ")])
+                )?;
             }
-            writeln!(out, "  root: {}; suite in cgroup {}", vm.root, vm.suite_cgroup)?;
+            writeln!(
+                out,
+                "  {}",
+                trf(
+                    "root: {root}; suite in cgroup {cgroup}",
+                    &[&t.text(&vm.root), &vm.suite_cgroup]
+                )
+            )?;
             for n in &vm.notes {
-                writeln!(out, "  note: {n}")?;
+                writeln!(out, "  {}", trf("note: {n}", &[&t.text(n)]))?;
             }
             if !vm.console_excerpt.is_empty() {
-                writeln!(out, "  console:")?;
+                writeln!(out, "  {}", tr("console:"))?;
                 for l in &vm.console_excerpt {
                     writeln!(out, "    {l}")?;
                 }
             }
-            if let Some(r) = report {
+            if let Some(mut r) = report {
+                // The guest's report is English (JSON): drawn here like a `lab run`.
+                for lab in &mut r.labs {
+                    lab_kit::i18n::translate_report(lab);
+                }
                 crate::run::print_summary(&r, out)?;
             }
         }
@@ -278,7 +302,7 @@ pub fn print(run: &VmRun, format: RunFormat, out: &mut impl Write) -> anyhow::Re
 }
 
 fn list(v: &[String]) -> String {
-    if v.is_empty() { "none".into() } else { v.join(", ") }
+    if v.is_empty() { tr("none").into() } else { v.join(", ") }
 }
 
 #[cfg(test)]

@@ -304,8 +304,9 @@ fn kvm_usable() -> Result<(), String> {
 }
 
 fn qemu_binary() -> anyhow::Result<PathBuf> {
-    which("qemu-system-x86_64")
-        .context("qemu-system-x86_64 is not installed (Debian/Ubuntu: apt-get install qemu-system-x86)")
+    which("qemu-system-x86_64").context(lab_kit::tr!(
+        "qemu-system-x86_64 is not installed (Debian/Ubuntu: apt-get install qemu-system-x86)"
+    ))
 }
 
 fn boot(
@@ -367,7 +368,7 @@ fn boot(
         std::thread::sleep(Duration::from_millis(100));
         if lab_kit::sys::interrupted() {
             stop(&mut child);
-            bail!("interrupted");
+            bail!("{}", lab_kit::tr!("interrupted"));
         }
         let d = framing::decode(&read(&data));
         if boot_ms == 0 && d.last("hello").is_some() {
@@ -530,8 +531,8 @@ pub fn run_kernel(opts: &VmOptions, kernel: &Kernel) -> anyhow::Result<VmRun> {
             attempt = Some((a, "kvm"));
         } else {
             kvm_fallback = Some(match &a.problem {
-                Some(p) => format!("KVM did not boot ({}): {p}", a.outcome.as_str()),
-                None => format!("KVM did not reach /init within {} s", watchdog.as_secs()),
+                Some(p) => lab_kit::tr!("KVM did not boot ({}): {p}", a.outcome.as_str()),
+                None => lab_kit::tr!("KVM did not reach /init within {} s", watchdog.as_secs()),
             });
         }
     }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::exec::CapMasks;
+use crate::i18n::{Translator, pad, tr, trf};
 use crate::proc::{self, NS_TYPES, Who};
 
 /// Why a process could not be inspected.
@@ -96,10 +97,10 @@ pub fn inspect(pid: i32) -> Result<Inspection, InspectError> {
         .iter()
         .map(|kind| {
             let rel = match (proc::namespace(Who::Pid(pid), kind), proc::namespace(Who::Pid(1), kind)) {
-                (Ok(a), Ok(b)) if a == b => "same as PID 1".to_string(),
-                (Ok(_), Ok(_)) => "differs from PID 1".to_string(),
-                (Err(e), _) => format!("unreadable ({})", e.errno().map_or("?".into(), |e| format!("{e:?}"))),
-                (_, Err(e)) => format!(
+                (Ok(a), Ok(b)) if a == b => crate::tr!("same as PID 1"),
+                (Ok(_), Ok(_)) => crate::tr!("differs from PID 1"),
+                (Err(e), _) => crate::tr!("unreadable ({})", e.errno().map_or("?".into(), |e| format!("{e:?}"))),
+                (_, Err(e)) => crate::tr!(
                     "PID 1's is unreadable ({})",
                     e.errno().map_or("?".into(), |e| format!("{e:?}"))
                 ),
@@ -109,7 +110,7 @@ pub fn inspect(pid: i32) -> Result<Inspection, InspectError> {
         .collect();
     let root = std::fs::read_link(format!("/proc/{pid}/root"))
         .map(|p: PathBuf| p.display().to_string())
-        .unwrap_or_else(|e| format!("unreadable ({e})"));
+        .unwrap_or_else(|e| crate::tr!("unreadable ({e})"));
     Ok(Inspection {
         pid,
         ppid: st.ppid,
@@ -128,40 +129,51 @@ pub fn inspect(pid: i32) -> Result<Inspection, InspectError> {
         cgroups: lines(pid, "cgroup")?,
         root,
         seccomp: match st.seccomp {
-            Some(0) => "disabled".into(),
+            Some(0) => crate::tr!("disabled"),
             Some(1) => "strict".into(),
             Some(2) => "filter".into(),
-            Some(n) => format!("mode {n}"),
-            None => "not reported by this kernel".into(),
+            Some(n) => crate::tr!("mode {n}"),
+            None => crate::tr!("not reported by this kernel"),
         },
         no_new_privs: st.nonewprivs == Some(1),
     })
 }
 
 impl Inspection {
-    /// The human form: one `field: value` per line.
+    /// The human form: one `field: value` per line, in the current
+    /// language. The values are the kernel's (names of namespaces, sets and
+    /// capabilities, maps, paths) and stay as read, but for the words this
+    /// module put there (`same as PID 1`, `disabled`).
     pub fn render(&self) -> String {
-        let mut out = format!(
-            "pid {} (ppid {}), user {}, command {}\n",
-            self.pid, self.ppid, self.user, self.command
+        let t = Translator::default();
+        let label = |text: &str| pad(text, 16);
+        let mut out = trf(
+            "pid {pid} (ppid {ppid}), user {user}, command {command}",
+            &[&self.pid, &self.ppid, &self.user, &self.command],
         );
-        out.push_str("namespaces (compared with PID 1's):\n");
+        out.push('\n');
+        out.push_str(tr("namespaces (compared with PID 1's):"));
+        out.push('\n');
         for (k, v) in &self.namespaces {
-            out.push_str(&format!("  {k:<18} {v}\n"));
+            out.push_str(&format!("  {k:<18} {}\n", t.text(v)));
         }
-        out.push_str(&format!("uid_map:        {}\n", self.uid_map.join("; ")));
-        out.push_str(&format!("gid_map:        {}\n", self.gid_map.join("; ")));
-        out.push_str("capabilities:\n");
+        out.push_str(&format!("{}{}\n", label(tr("uid_map:")), self.uid_map.join("; ")));
+        out.push_str(&format!("{}{}\n", label(tr("gid_map:")), self.gid_map.join("; ")));
+        out.push_str(tr("capabilities:"));
+        out.push('\n');
         for (k, v) in &self.capabilities {
+            let v = if v == "none" { tr("none") } else { v };
             out.push_str(&format!("  {k:<12} {v}\n"));
         }
-        out.push_str("cgroups:\n");
+        out.push_str(tr("cgroups:"));
+        out.push('\n');
         for c in &self.cgroups {
             out.push_str(&format!("  {c}\n"));
         }
-        out.push_str(&format!("root:           {}\n", self.root));
-        out.push_str(&format!("seccomp:        {}\n", self.seccomp));
-        out.push_str(&format!("no_new_privs:   {}\n", self.no_new_privs));
+        out.push_str(&format!("{}{}\n", label(tr("root:")), t.text(&self.root)));
+        out.push_str(&format!("{}{}\n", label(tr("seccomp:")), t.text(&self.seccomp)));
+        let nnp = if self.no_new_privs { tr("true") } else { tr("false") };
+        out.push_str(&format!("{}{nnp}\n", label(tr("no_new_privs:"))));
         out
     }
 }
@@ -208,8 +220,12 @@ pub fn capability_listing() -> Vec<CapRow> {
 /// The listing as `pscap -a` prints it.
 pub fn render_listing(rows: &[CapRow]) -> String {
     let mut out = format!(
-        "{:>6} {:>6} {:<10} {:<16} capabilities\n",
-        "ppid", "pid", "user", "command"
+        "{:>6} {:>6} {} {} {}\n",
+        "ppid",
+        "pid",
+        pad(tr("user"), 10),
+        pad(tr("command"), 16),
+        tr("capabilities")
     );
     for r in rows {
         out.push_str(&format!(
