@@ -308,13 +308,25 @@ fn image_layers_are_stacked_and_writes_land_above_them() {
         return;
     }
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert_eq!(text, "app\nb\nwrote\n", "the top layer wins, the lower shows through, writes work");
+    assert_eq!(
+        text, "app\nb\nwrote\n",
+        "the top layer wins, the lower shows through, writes work"
+    );
     assert!(
         !app.join("etc/new").exists() && !base.join("etc/new").exists(),
         "the container's write must not reach its layers"
     );
     let ro = Command::new(LAB)
-        .args(["container", "--read-only", "--rootfs", &layers, "--", "/bin/sh", "-c", "echo x >/etc/new"])
+        .args([
+            "container",
+            "--read-only",
+            "--rootfs",
+            &layers,
+            "--",
+            "/bin/sh",
+            "-c",
+            "echo x >/etc/new",
+        ])
         .output()
         .expect("runs");
     assert_ne!(ro.status.code(), Some(0), "--read-only refuses the write");
