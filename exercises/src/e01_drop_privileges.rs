@@ -6,6 +6,7 @@
 
 use lab_kit::exercise::probe::Proc;
 use lab_kit::exercise::{ExerciseDecl, Needs, Probe, Tool, UTIL_LINUX, Verdict};
+use lab_kit::tr;
 
 use crate::SLEEP;
 
@@ -53,18 +54,19 @@ fn check(p: &mut Probe<'_>) -> Verdict {
     let found = v.check(
         "a live process with uid 65534",
         best.is_some(),
-        "at least one",
-        best.as_ref().map_or("none".into(), |(_, p, _)| p.label()),
+        tr!("at least one"),
+        best.as_ref().map_or(tr!("none"), |(_, p, _)| p.label()),
         || {
-            "no process of the sandbox runs as uid 65534 yet: start one in the background (`&`) with a tool that \
+            tr!(
+                "no process of the sandbox runs as uid 65534 yet: start one in the background (`&`) with a tool that \
              changes ids before it executes a command: `setpriv` (see `setpriv --help`)"
-                .into()
+            )
         },
     );
     if let (true, Some((_, proc, st))) = (found, &best) {
         let uids = triple(st.ruid, st.euid, st.suid);
         v.check("its real, effective and saved uid", uids == want, &want, &uids, || {
-            format!(
+            tr!(
                 "{} has uids {uids} (real, effective, saved): a process that changes only its effective uid can \
                  change it back; all three must be 65534 (`--reuid`, not `--euid`)",
                 proc.label()
@@ -72,15 +74,15 @@ fn check(p: &mut Probe<'_>) -> Verdict {
         });
         let gids = triple(st.rgid, st.egid, st.sgid);
         v.check("its real, effective and saved gid", gids == want, &want, &gids, || {
-            format!("{} has gids {gids}: set the group ids too (`--regid`)", proc.label())
+            tr!("{} has gids {gids}: set the group ids too (`--regid`)", proc.label())
         });
         let groups = if st.groups.is_empty() {
-            "none".to_string()
+            tr!("none")
         } else {
             st.groups.iter().map(u32::to_string).collect::<Vec<_>>().join(" ")
         };
-        v.check("its supplementary groups (Groups:)", st.groups.is_empty(), "none", &groups, || {
-            format!(
+        v.check("its supplementary groups (Groups:)", st.groups.is_empty(), tr!("none"), &groups, || {
+            tr!(
                 "{} still has supplementary groups {groups}, inherited from root: they give access too; clear them (`--clear-groups`)",
                 proc.label()
             )
@@ -89,20 +91,20 @@ fn check(p: &mut Probe<'_>) -> Verdict {
         v.not_checked(&[
             ("its real, effective and saved uid", "65534 65534 65534"),
             ("its real, effective and saved gid", "65534 65534 65534"),
-            ("its supplementary groups (Groups:)", "none"),
+            ("its supplementary groups (Groups:)", &tr!("none")),
         ]);
     }
     let shell = p.sandbox.shell.and_then(|s| p.status(s));
     let shell_uid = shell
         .as_ref()
-        .map_or("unknown (the shell is gone)".to_string(), |s| s.euid.to_string());
+        .map_or(tr!("unknown (the shell is gone)"), |s| s.euid.to_string());
     v.check(
         "the shell's uid",
         shell.as_ref().is_some_and(|s| s.euid == 0 && s.ruid == 0),
         "0",
         &shell_uid,
         || {
-            format!(
+            tr!(
                 "your shell itself is now uid {shell_uid}: only the long-running process should drop its privileges \
              (a process that gave up root cannot get it back; leave this shell with `exit` and start again)"
             )

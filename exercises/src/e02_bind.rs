@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use lab_kit::exercise::{ExerciseDecl, Needs, Probe, Verdict};
+use lab_kit::tr;
 
 use crate::MOUNT;
 
@@ -26,32 +27,37 @@ fn check(p: &mut Probe<'_>) -> Verdict {
     let init = p.sandbox.init;
     let mount = p.mount_at(init, TARGET);
     let path = p.path_in_sandbox(TARGET);
-    let what = match std::fs::symlink_metadata(&path) {
-        Err(_) => "no such directory",
-        Ok(m) if m.file_type().is_symlink() => "a symbolic link, not a mount",
-        Ok(m) if m.is_dir() => "a directory, nothing mounted on it",
-        Ok(_) => "a file, nothing mounted on it",
+    let meta = std::fs::symlink_metadata(&path);
+    let missing = meta.is_err();
+    let symlink = meta.as_ref().is_ok_and(|m| m.file_type().is_symlink());
+    let what = match &meta {
+        Err(_) => tr!("no such directory"),
+        Ok(_) if symlink => tr!("a symbolic link, not a mount"),
+        Ok(m) if m.is_dir() => tr!("a directory, nothing mounted on it"),
+        Ok(_) => tr!("a file, nothing mounted on it"),
     };
     let actual = match &mount {
-        Some(m) => format!("mounted ({})", m.fs_type),
-        None => what.to_string(),
+        Some(m) => tr!("mounted ({})", m.fs_type),
+        None => what,
     };
     let mounted = v.check(
         format!("a mount at {TARGET} (the sandbox's mountinfo)"),
         mount.is_some(),
-        "mounted",
+        tr!("mounted"),
         &actual,
-        || match what {
-            "no such directory" => format!(
-                "{TARGET} does not exist yet: a mount needs a directory to mount on (`mkdir -p {TARGET}`)"
-            ),
-            "a symbolic link, not a mount" => format!(
-                "{TARGET} is a symbolic link: it points at /usr/bin, but the task is a second place for the same \
-                 directory in the mount table; remove it, make a directory and mount on it"
-            ),
-            _ => format!(
-                "{TARGET} exists but nothing is mounted on it: `mount --bind SOURCE TARGET` puts a directory at a second place"
-            ),
+        || {
+            if missing {
+                tr!("{TARGET} does not exist yet: a mount needs a directory to mount on (`mkdir -p {TARGET}`)")
+            } else if symlink {
+                tr!(
+                    "{TARGET} is a symbolic link: it points at /usr/bin, but the task is a second place for the same \
+                     directory in the mount table; remove it, make a directory and mount on it"
+                )
+            } else {
+                tr!(
+                    "{TARGET} exists but nothing is mounted on it: `mount --bind SOURCE TARGET` puts a directory at a second place"
+                )
+            }
         },
     );
     let want = Probe::identity(Path::new("/usr/bin"));
@@ -62,7 +68,7 @@ fn check(p: &mut Probe<'_>) -> Verdict {
             let actual = if same {
                 "/usr/bin".to_string()
             } else {
-                format!("{} of a {} filesystem", m.root, m.fs_type)
+                tr!("{root} of a {fs} filesystem", root = m.root, fs = m.fs_type)
             };
             v.check(
                 "what it shows is /usr/bin itself (same device and inode)",
@@ -70,7 +76,7 @@ fn check(p: &mut Probe<'_>) -> Verdict {
                 "/usr/bin",
                 &actual,
                 || {
-                    format!(
+                    tr!(
                         "something is mounted at {TARGET}, but it is {actual}, not /usr/bin: unmount it (`umount {TARGET}`) \
                          and bind /usr/bin"
                     )

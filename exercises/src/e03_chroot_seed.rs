@@ -8,6 +8,7 @@ use std::path::Path;
 
 use lab_kit::exercise::probe::Proc;
 use lab_kit::exercise::{ExerciseDecl, Needs, Probe, Tool, Verdict};
+use lab_kit::tr;
 
 use crate::{MOUNT, SLEEP};
 
@@ -57,13 +58,13 @@ fn check(p: &mut Probe<'_>) -> Verdict {
     let found = v.check(
         format!("a live process whose root is {XROOT}"),
         best.is_some(),
-        "at least one",
-        best.as_ref().map_or("none".into(), Proc::label),
+        tr!("at least one"),
+        best.as_ref().map_or(tr!("none"), Proc::label),
         || {
             if xroot.is_none() {
-                format!("{XROOT} does not exist yet: make it, then put in it what a program needs to run (`bin`, `lib`, `lib64`, bound from the host)")
+                tr!("{XROOT} does not exist yet: make it, then put in it what a program needs to run (`bin`, `lib`, `lib64`, bound from the host)")
             } else {
-                format!(
+                tr!(
                     "no process runs with {XROOT} as its root yet: `chroot DIR CMD` runs CMD there, which needs the command and \
                      its libraries inside (bind them from the host: `ldd /bin/sleep` lists them); leave it running (`&`)"
                 )
@@ -73,21 +74,24 @@ fn check(p: &mut Probe<'_>) -> Verdict {
     let Some(proc) = best.filter(|_| found) else {
         v.not_checked(&[
             ("/proc inside it is a procfs mount", "proc"),
-            ("its /bin is a bind mount of the host's binaries", "the host's /usr/bin"),
+            (
+                "its /bin is a bind mount of the host's binaries",
+                &tr!("the host's /usr/bin"),
+            ),
         ]);
         return v;
     };
     let procfs = p.mount_at(proc.pid, "/proc");
     let actual = procfs
         .as_ref()
-        .map_or("not mounted".to_string(), |m| format!("a {} mount", m.fs_type));
+        .map_or(tr!("not mounted"), |m| tr!("a {} mount", m.fs_type));
     v.check(
         "/proc inside it is a procfs mount",
         procfs.as_ref().is_some_and(|m| m.fs_type == "proc"),
         "proc",
         &actual,
         || {
-            format!(
+            tr!(
                 "{} runs in {XROOT}, but its /proc is {actual}: `ps` and anything that reads /proc fail there; mount a procfs \
                  at {XROOT}/proc (`mount -t proc proc DIR`), from outside or from inside the chroot",
                 proc.label()
@@ -98,16 +102,16 @@ fn check(p: &mut Probe<'_>) -> Verdict {
     let shows = Probe::identity(&p.path_of(proc.pid, "/bin"));
     let same = shows.is_some() && host_bin.contains(&shows);
     let actual = match (&bin, same) {
-        (Some(_), true) => "the host's /usr/bin".to_string(),
-        (Some(m), false) => format!("a mount of {} ({})", m.root, m.fs_type),
-        (None, _) => "not a mount".to_string(),
+        (Some(_), true) => tr!("the host's /usr/bin"),
+        (Some(m), false) => tr!("a mount of {} ({})", m.root, m.fs_type),
+        (None, _) => tr!("not a mount"),
     };
     v.check(
         "its /bin is a bind mount of the host's binaries",
         bin.is_some() && same,
-        "the host's /usr/bin",
+        tr!("the host's /usr/bin"),
         &actual,
-        || format!("{XROOT}/bin is {actual}: bind the host's binaries there (`mount --bind /usr/bin {XROOT}/bin`)"),
+        || tr!("{XROOT}/bin is {actual}: bind the host's binaries there (`mount --bind /usr/bin {XROOT}/bin`)"),
     );
     v
 }

@@ -8,6 +8,7 @@
 use lab_kit::exercise::probe::{Proc, hostname_here};
 use lab_kit::exercise::{ExerciseDecl, Needs, Probe, Tool, Verdict};
 use lab_kit::proc::NsId;
+use lab_kit::tr;
 use nix::sched::CloneFlags;
 
 use crate::{UNSHARE, labels};
@@ -42,26 +43,26 @@ fn check(p: &mut Probe<'_>) -> Verdict {
     let path = p.path_in_sandbox(FILE);
     let exists = std::fs::symlink_metadata(&path).is_ok();
     let actual = match &mount {
-        Some(m) => format!("a {} mount", m.fs_type),
-        None if exists => "a plain file, nothing mounted on it".into(),
-        None => "no such file".into(),
+        Some(m) => tr!("a {} mount", m.fs_type),
+        None if exists => tr!("a plain file, nothing mounted on it"),
+        None => tr!("no such file"),
     };
     let is_nsfs = mount.as_ref().is_some_and(|m| m.fs_type == "nsfs");
     v.check(
         format!("{FILE} is a bind mount of a namespace file (nsfs)"),
         is_nsfs,
-        "an nsfs mount",
+        tr!("an nsfs mount"),
         &actual,
         || {
             if !exists {
-                format!("{FILE} does not exist yet: a bind mount needs a file to mount on (`touch {FILE}`)")
+                tr!("{FILE} does not exist yet: a bind mount needs a file to mount on (`touch {FILE}`)")
             } else if mount.is_none() {
-                format!(
+                tr!(
                     "{FILE} is there but nothing is mounted on it: bind a namespace file onto it (`mount --bind \
                      /proc/PID/ns/uts {FILE}`), or let `unshare --uts={FILE}` make the namespace and the mount at once"
                 )
             } else {
-                format!("{FILE} is {actual}, not a namespace file: unmount it (`umount {FILE}`)")
+                tr!("{FILE} is {actual}, not a namespace file: unmount it (`umount {FILE}`)")
             }
         },
     );
@@ -69,9 +70,9 @@ fn check(p: &mut Probe<'_>) -> Verdict {
         v.not_checked(&[
             (
                 "it is a UTS namespace other than the sandbox's",
-                "another UTS namespace",
+                &tr!("another UTS namespace"),
             ),
-            ("no process is in that namespace", "none"),
+            ("no process is in that namespace", &tr!("none")),
             ("entering it (setns) shows the hostname", WANT),
         ]);
         return v;
@@ -82,24 +83,24 @@ fn check(p: &mut Probe<'_>) -> Verdict {
     let name = p.inside(&[(path.clone(), CloneFlags::CLONE_NEWUTS)], hostname_here);
     let other = id.is_some() && id != home && name.is_ok();
     let actual = match (&name, id == home) {
-        (Err(e), _) => format!("not a UTS namespace ({e})"),
-        (Ok(_), true) => "the sandbox's own UTS namespace".into(),
-        (Ok(_), false) => "another UTS namespace".into(),
+        (Err(e), _) => tr!("not a UTS namespace ({e})"),
+        (Ok(_), true) => tr!("the sandbox's own UTS namespace"),
+        (Ok(_), false) => tr!("another UTS namespace"),
     };
     v.check(
         "it is a UTS namespace other than the sandbox's",
         other,
-        "another UTS namespace",
+        tr!("another UTS namespace"),
         &actual,
         || {
-            format!(
+            tr!(
                 "{FILE} holds {actual}: it must hold a new one, made for it (`unshare --uts=FILE` makes one and binds it)"
             )
         },
     );
     if !other {
         v.not_checked(&[
-            ("no process is in that namespace", "none"),
+            ("no process is in that namespace", &tr!("none")),
             ("entering it (setns) shows the hostname", WANT),
         ]);
         return v;
@@ -112,12 +113,12 @@ fn check(p: &mut Probe<'_>) -> Verdict {
         .collect();
     let anywhere = id.map_or(0, |id| lab_kit::proc::processes_in("uts", id));
     let actual = if members.is_empty() && anywhere > 0 {
-        format!("{anywhere} process(es)")
+        tr!("{anywhere} process(es)")
     } else {
         labels(&members)
     };
-    v.check("no process is in that namespace", anywhere == 0, "none", &actual, || {
-        format!(
+    v.check("no process is in that namespace", anywhere == 0, tr!("none"), &actual, || {
+        tr!(
             "{actual} still in the namespace: the point is that the mount alone keeps it alive; let the process end \
              (a namespace kept by a mount needs no process)"
         )
@@ -129,7 +130,7 @@ fn check(p: &mut Probe<'_>) -> Verdict {
         WANT,
         &shown,
         || {
-            format!(
+            tr!(
                 "the kept namespace's hostname is {shown:?}, the one it copied when it was made: set it by a process inside \
                  it (`unshare --uts={FILE} hostname {WANT}`, or `nsenter --uts={FILE} hostname {WANT}` now)"
             )

@@ -4,6 +4,7 @@
 //! child that entered each namespace with `setns`, `uname`.
 
 use lab_kit::exercise::{ExerciseDecl, Needs, Probe, Tool, Verdict};
+use lab_kit::tr;
 
 use crate::{SLEEP, UNSHARE, hostname_of, labels};
 
@@ -42,19 +43,20 @@ fn check(p: &mut Probe<'_>) -> Verdict {
     let found = v.check(
         "a live process in a UTS namespace other than the shell's",
         best.is_some(),
-        "at least one",
+        tr!("at least one"),
         labels(&others),
         || {
             if changed_home {
-                format!(
+                tr!(
                     "you changed the hostname of the sandbox itself (it is now {:?}); the task wants it in a new UTS namespace, \
                      while the shell keeps {home:?}: set it back with `hostname {home}`, then start a process in a UTS namespace of its own",
                     shell_name.clone().unwrap_or_default()
                 )
             } else {
-                "no process is in a UTS namespace of its own yet: `unshare --uts` runs a command in a new one; \
-                 keep it running (a long `sleep`, in the background with `&`)"
-                    .into()
+                tr!(
+                    "no process is in a UTS namespace of its own yet: `unshare --uts` runs a command in a new one; \
+                     keep it running (a long `sleep`, in the background with `&`)"
+                )
             }
         },
     );
@@ -63,7 +65,7 @@ fn check(p: &mut Probe<'_>) -> Verdict {
     } else if let Some((proc, name)) = best {
         let actual = name.clone().unwrap_or_else(|e| e);
         v.check("its hostname", name.as_deref() == Ok(WANT), WANT, &actual, || {
-            format!(
+            tr!(
                 "you created a UTS namespace ({} is in it) but its hostname is still {actual:?}, the one it copied from the sandbox: \
                  set it from inside that namespace (a shell started by unshare can run `hostname {WANT}` before the long-running command)",
                 proc.label()
@@ -74,9 +76,9 @@ fn check(p: &mut Probe<'_>) -> Verdict {
     v.check(
         "the shell's hostname",
         shell_name.as_deref() == Ok(home.as_str()),
-        format!("{home} (unchanged)"),
+        tr!("{home} (unchanged)"),
         &shown,
-        || format!("the sandbox's own hostname changed to {shown:?}: set it back with `hostname {home}`"),
+        || tr!("the sandbox's own hostname changed to {shown:?}: set it back with `hostname {home}`"),
     );
     v
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use lab_kit::exercise::probe::Proc;
 use lab_kit::exercise::{ExerciseDecl, Needs, Probe, Verdict};
+use lab_kit::tr;
 
 use crate::{SLEEP, UNSHARE, labels};
 
@@ -56,15 +57,16 @@ fn check(p: &mut Probe<'_>) -> Verdict {
     let found = v.check(
         "a live process that is PID 1 of a new PID namespace (NSpid ends in 1)",
         best.is_some(),
-        "at least one",
-        best.as_ref().map_or("none".into(), |(one, _)| one.label()),
+        tr!("at least one"),
+        best.as_ref().map_or(tr!("none"), |(one, _)| one.label()),
         || {
             if others.is_empty() {
-                "no process is in a PID namespace of its own yet: `unshare --pid` makes one, and `--fork` makes the \
-                 command its first process, PID 1 (without it, unshare itself would have to be)"
-                    .into()
+                tr!(
+                    "no process is in a PID namespace of its own yet: `unshare --pid` makes one, and `--fork` makes the \
+                     command its first process, PID 1 (without it, unshare itself would have to be)"
+                )
             } else {
-                format!(
+                tr!(
                     "{} in a new PID namespace, but its PID 1 is gone: when PID 1 of a namespace ends, the kernel kills the \
                      rest; keep a shell as PID 1 (`--fork`) running",
                     labels(&others)
@@ -74,10 +76,10 @@ fn check(p: &mut Probe<'_>) -> Verdict {
     );
     let Some((one, company)) = best.filter(|_| found) else {
         v.not_checked(&[
-            ("another process in the same PID namespace", "at least one"),
+            ("another process in the same PID namespace", &tr!("at least one")),
             (
                 "/proc in its mount namespace shows that PID namespace",
-                "a procfs whose PID 1 is it",
+                &tr!("a procfs whose PID 1 is it"),
             ),
         ]);
         return v;
@@ -85,10 +87,10 @@ fn check(p: &mut Probe<'_>) -> Verdict {
     v.check(
         "another process in the same PID namespace",
         !company.is_empty(),
-        "at least one",
+        tr!("at least one"),
         labels(&company),
         || {
-            format!(
+            tr!(
                 "{} is PID 1 of its namespace, but alone: let it start a second process that stays (a `sleep` in the background)",
                 one.label()
             )
@@ -100,19 +102,19 @@ fn check(p: &mut Probe<'_>) -> Verdict {
     let home_ns = Probe::identity(Path::new(&format!("/proc/{}/ns/pid", p.sandbox.init)));
     let ok = procfs.as_ref().is_some_and(|m| m.fs_type == "proc") && own_ns.is_some() && shown_ns == own_ns;
     let actual = match (&procfs, shown_ns) {
-        (None, _) => "nothing mounted at /proc".to_string(),
-        (Some(m), _) if m.fs_type != "proc" => format!("a {} mount at /proc", m.fs_type),
-        _ if ok => "a procfs whose PID 1 is it".to_string(),
-        (_, s) if s.is_some() && s == home_ns => "the sandbox's procfs (its PID 1 is the sandbox's init)".to_string(),
-        _ => "a procfs of another PID namespace".to_string(),
+        (None, _) => tr!("nothing mounted at /proc"),
+        (Some(m), _) if m.fs_type != "proc" => tr!("a {} mount at /proc", m.fs_type),
+        _ if ok => tr!("a procfs whose PID 1 is it"),
+        (_, s) if s.is_some() && s == home_ns => tr!("the sandbox's procfs (its PID 1 is the sandbox's init)"),
+        _ => tr!("a procfs of another PID namespace"),
     };
     v.check(
         "/proc in its mount namespace shows that PID namespace",
         ok,
-        "a procfs whose PID 1 is it",
+        tr!("a procfs whose PID 1 is it"),
         &actual,
         || {
-            format!(
+            tr!(
                 "{}'s /proc is {actual}: a procfs shows the PID namespace of whoever mounted it, so it must be mounted \
                  again from inside, in a mount namespace of its own (`--mount-proc` does both)",
                 one.label()

@@ -9,6 +9,7 @@
 use lab_kit::exercise::probe::Proc;
 use lab_kit::exercise::{ExerciseDecl, Needs, Probe, Verdict};
 use lab_kit::mount::PeerGroups;
+use lab_kit::tr;
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::CloneFlags;
 use procfs::process::MountOptFields;
@@ -80,12 +81,13 @@ fn check(p: &mut Probe<'_>) -> Verdict {
     let found = v.check(
         "a live process in a mount namespace other than the sandbox's",
         best.is_some(),
-        "at least one",
+        tr!("at least one"),
         labels(&others),
         || {
-            "no process is in a mount namespace of its own yet: `unshare --mount` runs a command in a copy of the \
-             sandbox's mount table; keep it running"
-                .into()
+            tr!(
+                "no process is in a mount namespace of its own yet: `unshare --mount` runs a command in a copy of the \
+                 sandbox's mount table; keep it running"
+            )
         },
     );
     let Some(proc) = best.filter(|_| found) else {
@@ -94,16 +96,19 @@ fn check(p: &mut Probe<'_>) -> Verdict {
                 "its root mount receives from the sandbox's (mountinfo master:)",
                 "master:A",
             ),
-            ("a mount made afterwards in the sandbox appears in it", "appears"),
-            ("a mount made in it does not appear in the sandbox", "does not appear"),
+            ("a mount made afterwards in the sandbox appears in it", &tr!("appears")),
+            (
+                "a mount made in it does not appear in the sandbox",
+                &tr!("does not appear"),
+            ),
         ]);
         return v;
     };
     let root = p.mount_at(proc.pid, "/");
     let shown = root
         .as_ref()
-        .map_or("no root mount".to_string(), |m| groups.describe(&m.opt_fields));
-    let expected = format!(
+        .map_or(tr!("no root mount"), |m| groups.describe(&m.opt_fields));
+    let expected = tr!(
         "master:{} (the sandbox's / is {home_shown})",
         home_group.map_or("?".into(), |g| groups.name(g))
     );
@@ -114,12 +119,12 @@ fn check(p: &mut Probe<'_>) -> Verdict {
         &shown,
         || {
             if shown.starts_with("shared:") && !shown.contains("master:") {
-                format!(
+                tr!(
                     "{}'s mounts are still peers of the sandbox's ({shown}): mounts go both ways; a slave receives but does not send",
                     proc.label()
                 )
             } else {
-                format!(
+                tr!(
                     "{}'s root mount is {shown}: nothing propagates to it (`unshare --mount` makes mounts private unless \
                      `--propagation` says otherwise)",
                     proc.label()
@@ -134,17 +139,17 @@ fn check(p: &mut Probe<'_>) -> Verdict {
         seen
     });
     let actual = match &down {
-        Ok(true) => "appears".to_string(),
-        Ok(false) => "does not appear".to_string(),
+        Ok(true) => tr!("appears"),
+        Ok(false) => tr!("does not appear"),
         Err(e) => e.clone(),
     };
     v.check(
         "a mount made afterwards in the sandbox appears in it",
         down == Ok(true),
-        "appears",
+        tr!("appears"),
         &actual,
         || {
-            format!(
+            tr!(
                 "a tmpfs mounted in the sandbox at {PROBE_DIR}/from-sandbox {actual} in {}'s namespace",
                 proc.label()
             )
@@ -156,17 +161,17 @@ fn check(p: &mut Probe<'_>) -> Verdict {
         seen
     });
     let actual = match &up {
-        Ok(true) => "appears".to_string(),
-        Ok(false) => "does not appear".to_string(),
+        Ok(true) => tr!("appears"),
+        Ok(false) => tr!("does not appear"),
         Err(e) => e.clone(),
     };
     v.check(
         "a mount made in it does not appear in the sandbox",
         up == Ok(false),
-        "does not appear",
+        tr!("does not appear"),
         &actual,
         || {
-            format!(
+            tr!(
                 "a tmpfs mounted in {}'s namespace {actual} in the sandbox: its mounts propagate back (a shared peer); \
                  make it a slave",
                 proc.label()

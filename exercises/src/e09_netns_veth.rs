@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use lab_kit::exercise::{ExerciseDecl, Needs, Probe, Tool, Verdict};
 use lab_kit::net::Netlink;
+use lab_kit::tr;
 use nix::sched::{CloneFlags, setns};
 
 use crate::ns_file;
@@ -53,15 +54,13 @@ fn end_with(addr: &'static str) -> impl FnOnce() -> anyhow::Result<Option<(Strin
 fn describe(end: &Result<Option<(String, bool, bool)>, String>, addr: &str) -> (bool, String) {
     match end {
         Err(e) => (false, e.clone()),
-        Ok(None) => (false, format!("no interface has {addr}/24")),
-        Ok(Some((name, veth, up))) => (
-            *veth && *up,
-            format!(
-                "{name} ({}, {})",
-                if *veth { "veth" } else { "not a veth" },
-                if *up { "up" } else { "down" }
-            ),
-        ),
+        Ok(None) => (false, tr!("no interface has {addr}/24")),
+        Ok(Some((name, veth, up))) => {
+            let kind = if *veth { "veth".to_string() } else { tr!("not a veth") };
+            // `ip link`'s own words for the state.
+            let state = if *up { "up" } else { "down" };
+            (*veth && *up, tr!("{name} ({kind}, {state})"))
+        }
     }
 }
 
@@ -71,30 +70,27 @@ fn check(p: &mut Probe<'_>) -> Verdict {
     let mount = p.mount_at(init, NETNS);
     let named = mount.as_ref().is_some_and(|m| m.fs_type == "nsfs");
     let actual = match &mount {
-        Some(m) => format!("a {} mount", m.fs_type),
-        None => "not there".into(),
+        Some(m) => tr!("a {} mount", m.fs_type),
+        None => tr!("not there"),
     };
     v.check(
         format!("{NETNS} is a network namespace file (nsfs mount)"),
         named,
-        "an nsfs mount",
+        tr!("an nsfs mount"),
         &actual,
-        || {
-            "there is no named network namespace mynet yet: `ip netns add mynet` makes one and keeps it in /run/netns"
-                .into()
-        },
+        || tr!("there is no named network namespace mynet yet: `ip netns add mynet` makes one and keeps it in /run/netns"),
     );
     let near = p.inside(&[(ns_file(init, "net"), CloneFlags::CLONE_NEWNET)], end_with(NEAR));
     let (near_ok, near_text) = describe(&near, NEAR);
     v.check(
         format!("in the sandbox: a veth with {NEAR}/24, up"),
         near_ok,
-        "a veth, up",
+        tr!("a veth, up"),
         &near_text,
         || match &near {
-            Ok(Some((name, false, _))) => format!("{NEAR}/24 is on {name}, which is not a veth"),
-            Ok(Some((name, true, false))) => format!("{name} has {NEAR}/24 but is down: `ip link set {name} up`"),
-            _ => format!(
+            Ok(Some((name, false, _))) => tr!("{NEAR}/24 is on {name}, which is not a veth"),
+            Ok(Some((name, true, false))) => tr!("{name} has {NEAR}/24 but is down: `ip link set {name} up`"),
+            _ => tr!(
                 "the sandbox's end has no address yet: make a veth pair (`ip link add NAME type veth peer name PEER netns mynet`) \
                  and give the end that stays here {NEAR}/24 (`ip addr add`)"
             ),
@@ -102,8 +98,8 @@ fn check(p: &mut Probe<'_>) -> Verdict {
     );
     if !named {
         v.not_checked(&[
-            (&*format!("in mynet: a veth with {FAR}/24, up"), "a veth, up"),
-            (&*format!("a packet from {NEAR} reaches {FAR}"), "arrives"),
+            (&*format!("in mynet: a veth with {FAR}/24, up"), &tr!("a veth, up")),
+            (&*format!("a packet from {NEAR} reaches {FAR}"), &tr!("arrives")),
         ]);
         return v;
     }
@@ -113,19 +109,19 @@ fn check(p: &mut Probe<'_>) -> Verdict {
     v.check(
         format!("in mynet: a veth with {FAR}/24, up"),
         far_ok,
-        "a veth, up",
+        tr!("a veth, up"),
         &far_text,
         || match &far {
-            Ok(Some((name, false, _))) => format!("{FAR}/24 is on {name} in mynet, which is not a veth"),
-            Ok(Some((name, true, false))) => format!("{name} in mynet has {FAR}/24 but is down: `ip -n mynet link set {name} up`"),
-            _ => format!(
+            Ok(Some((name, false, _))) => tr!("{FAR}/24 is on {name} in mynet, which is not a veth"),
+            Ok(Some((name, true, false))) => tr!("{name} in mynet has {FAR}/24 but is down: `ip -n mynet link set {name} up`"),
+            _ => tr!(
                 "nothing in mynet has {FAR}/24: the peer of the veth must be in mynet (`ip link set PEER netns mynet`), with the \
                  address given there (`ip -n mynet addr add {FAR}/24 dev PEER`)"
             ),
         },
     );
     if !(near_ok && far_ok) {
-        v.not_checked(&[(&*format!("a packet from {NEAR} reaches {FAR}"), "arrives")]);
+        v.not_checked(&[(&*format!("a packet from {NEAR} reaches {FAR}"), &tr!("arrives"))]);
         return v;
     }
     // A datagram from the sandbox's end, received by a socket bound in mynet.
@@ -142,18 +138,18 @@ fn check(p: &mut Probe<'_>) -> Verdict {
         tx.send_to(b"lab exercise 09", SocketAddrV4::new(far, port))?;
         let mut buf = [0u8; 64];
         match rx.recv_from(&mut buf) {
-            Ok((n, from)) if &buf[..n] == b"lab exercise 09" => Ok(format!("arrives (from {})", from.ip())),
-            Ok((_, from)) => Ok(format!("something else arrived (from {})", from.ip())),
+            Ok((n, from)) if &buf[..n] == b"lab exercise 09" => Ok(tr!("arrives (from {})", from.ip())),
+            Ok((_, from)) => Ok(tr!("something else arrived (from {})", from.ip())),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {
-                Ok("does not arrive within 1.5 s".to_string())
+                Ok(tr!("does not arrive within 1.5 s"))
             }
             Err(e) => Err(e.into()),
         }
     });
     let actual = sent.clone().unwrap_or_else(|e| e);
     let arrived = actual == format!("arrives (from {NEAR})");
-    v.check(format!("a packet from {NEAR} reaches {FAR}"), arrived, format!("arrives (from {NEAR})"), &actual, || {
-        format!("both ends are up with their addresses, but a UDP packet from {NEAR} to {FAR} {actual}: are the two ends one pair?")
+    v.check(format!("a packet from {NEAR} reaches {FAR}"), arrived, tr!("arrives (from {NEAR})"), &actual, || {
+        tr!("both ends are up with their addresses, but a UDP packet from {NEAR} to {FAR} {actual}: are the two ends one pair?")
     });
     v
 }

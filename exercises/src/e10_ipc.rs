@@ -6,6 +6,7 @@
 use lab_kit::exercise::probe::Proc;
 use lab_kit::exercise::{ExerciseDecl, Needs, Probe, Tool, UTIL_LINUX, Verdict};
 use lab_kit::ipc::SysvKind;
+use lab_kit::tr;
 use nix::sched::CloneFlags;
 
 use crate::{SLEEP, UNSHARE, labels, ns_file};
@@ -48,15 +49,16 @@ fn check(p: &mut Probe<'_>) -> Verdict {
     let found = v.check(
         "a live process in an IPC namespace other than the sandbox's",
         best.is_some(),
-        "at least one",
+        tr!("at least one"),
         labels(&others),
         || {
             if home.as_ref().is_ok_and(|n| *n > 0) {
-                "the queue you made is in the sandbox's own IPC namespace (`ipcs -q` in your shell lists it): the task wants \
-                 it in a new namespace, made with `unshare --ipc`, with a process that stays in it"
-                    .into()
+                tr!(
+                    "the queue you made is in the sandbox's own IPC namespace (`ipcs -q` in your shell lists it): the task wants \
+                     it in a new namespace, made with `unshare --ipc`, with a process that stays in it"
+                )
             } else {
-                "no process is in an IPC namespace of its own yet: `unshare --ipc` runs a command in a new one".into()
+                tr!("no process is in an IPC namespace of its own yet: `unshare --ipc` runs a command in a new one")
             }
         },
     );
@@ -72,7 +74,7 @@ fn check(p: &mut Probe<'_>) -> Verdict {
                 "1",
                 &actual,
                 || {
-                    format!(
+                    tr!(
                         "{} is in a new IPC namespace, which holds {actual} queue(s): create one from inside it (`ipcmk -Q` run \
                          by a shell in that namespace, before the long-running command)",
                         proc.label()
@@ -94,7 +96,7 @@ fn check(p: &mut Probe<'_>) -> Verdict {
         home == Ok(0),
         "0",
         &actual,
-        || format!("the sandbox's own namespace holds {actual} queue(s): remove them (`ipcrm --all=msg`)"),
+        || tr!("the sandbox's own namespace holds {actual} queue(s): remove them (`ipcrm --all=msg`)"),
     );
     v
 }

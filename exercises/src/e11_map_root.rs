@@ -7,6 +7,7 @@
 
 use lab_kit::exercise::probe::{first_map_line, map_lines};
 use lab_kit::exercise::{ExerciseDecl, Needs, Probe, Verdict};
+use lab_kit::tr;
 
 use crate::{SLEEP, UNSHARE, labels};
 
@@ -31,8 +32,8 @@ fn seen_from_sandbox(p: &Probe<'_>, pids: Vec<i32>) -> Result<Vec<Seen>, String>
             .map(|pid| {
                 let map = match (first_map_line(pid, "uid_map"), map_lines(pid, "uid_map")) {
                     (Some((a, b, c)), 1) => format!("{a} {b} {c}"),
-                    (Some((a, b, c)), n) => format!("{a} {b} {c} (and {} more lines)", n - 1),
-                    (None, _) => "empty".into(),
+                    (Some((a, b, c)), n) => tr!("{a} {b} {c} (and {} more lines)", n - 1),
+                    (None, _) => tr!("empty"),
                 };
                 let uid = lab_kit::proc::status(lab_kit::proc::Who::Pid(pid)).ok().map(|s| s.ruid);
                 (map, uid)
@@ -49,7 +50,7 @@ fn check(p: &mut Probe<'_>) -> Verdict {
     pids.extend(others.iter().map(|o| o.pid));
     let seen = seen_from_sandbox(p, pids).unwrap_or_default();
     let uid = seen.first().and_then(|(_, u)| *u);
-    let uid_text = uid.map_or("unknown".to_string(), |u| u.to_string());
+    let uid_text = uid.map_or(tr!("unknown"), |u| u.to_string());
     let want = format!("0 {uid_text} 1");
     let rows: Vec<_> = others.iter().cloned().zip(seen.iter().skip(1).cloned()).collect();
     let best = rows
@@ -60,9 +61,13 @@ fn check(p: &mut Probe<'_>) -> Verdict {
     let found = v.check(
         "a live process in a user namespace other than the shell's",
         best.is_some(),
-        "at least one",
+        tr!("at least one"),
         labels(&others),
-        || "no process is in a user namespace of its own yet: `unshare --user` runs a command in a new one, no privilege needed".into(),
+        || {
+            tr!(
+                "no process is in a user namespace of its own yet: `unshare --user` runs a command in a new one, no privilege needed"
+            )
+        },
     );
     let Some((proc, (map, outside))) = best.filter(|_| found) else {
         v.not_checked(&[
@@ -78,24 +83,24 @@ fn check(p: &mut Probe<'_>) -> Verdict {
         &map,
         || {
             if map == "empty" {
-                format!(
+                tr!(
                     "{} is in a new user namespace that maps no uid yet (inside it runs as the overflow uid 65534): write one \
                      line to its uid_map (`--map-root-user` does it for you)",
                     proc.label()
                 )
             } else {
-                format!("{}'s uid_map is {map:?}: map uid 0 inside to {uid_text} outside, one id", proc.label())
+                tr!("{}'s uid_map is {map:?}: map uid 0 inside to {uid_text} outside, one id", proc.label())
             }
         },
     );
-    let outside_text = outside.map_or("unknown".to_string(), |u| u.to_string());
+    let outside_text = outside.map_or(tr!("unknown"), |u| u.to_string());
     v.check(
         "outside it runs as the shell's uid",
         outside.is_some() && outside == uid,
         &uid_text,
         &outside_text,
         || {
-            format!(
+            tr!(
                 "{} runs as uid {outside_text} as the shell sees it; it must keep the shell's uid",
                 proc.label()
             )

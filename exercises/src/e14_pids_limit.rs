@@ -11,6 +11,7 @@ use lab_kit::exercise::probe::Proc;
 use lab_kit::exercise::{ExerciseDecl, Needs, Probe, Tool, Verdict};
 use lab_kit::proc::Who;
 use lab_kit::sys::{Forked, fork_tied};
+use lab_kit::tr;
 
 /// The exercise.
 pub static EXERCISE: ExerciseDecl = ExerciseDecl {
@@ -43,7 +44,7 @@ fn fork_until_refused(dir: PathBuf) -> anyhow::Result<(String, u64, usize)> {
             Err(e) => break e.errno().map_or("?".to_string(), |e| format!("{e:?}")),
         }
         if children.len() >= 64 {
-            break "no refusal after 64 forks".to_string();
+            break tr!("no refusal after 64 forks");
         }
     };
     let current = std::fs::read_to_string(dir.join("pids.current"))
@@ -62,9 +63,13 @@ fn fork_until_refused(dir: PathBuf) -> anyhow::Result<(String, u64, usize)> {
 fn check(p: &mut Probe<'_>) -> Verdict {
     let mut v = Verdict::default();
     let Some(cg) = p.sandbox.cgroup.clone() else {
-        v.check("the sandbox has a cgroup of its own", false, "yes", "no", || {
-            "this sandbox has no cgroup of its own (it needs root, or a delegated cgroup v2 subtree)".into()
-        });
+        v.check(
+            "the sandbox has a cgroup of its own",
+            false,
+            tr!("yes"),
+            tr!("no"),
+            || tr!("this sandbox has no cgroup of its own (it needs root, or a delegated cgroup v2 subtree)"),
+        );
         return v;
     };
     let pids_h = Layout::read().ok().and_then(|l| l.holder("pids").cloned());
@@ -91,7 +96,7 @@ fn check(p: &mut Probe<'_>) -> Verdict {
     let max_of = |rel: &str| -> String {
         std::fs::read_to_string(cg.dir.join(rel.trim_start_matches('/')).join("pids.max"))
             .map(|s| s.trim().to_string())
-            .unwrap_or_else(|_| "no pids.max".into())
+            .unwrap_or_else(|_| tr!("no pids.max"))
     };
     let best = own
         .iter()
@@ -99,16 +104,16 @@ fn check(p: &mut Probe<'_>) -> Verdict {
         .or_else(|| own.first())
         .map(|x| (*x).clone());
     let actual = match &best {
-        Some((pr, rel)) => format!("{} in {rel}", pr.label()),
-        None => format!("every process is in {}", cg.start),
+        Some((pr, rel)) => tr!("{} in {rel}", pr.label()),
+        None => tr!("every process is in {}", cg.start),
     };
     let found = v.check(
         "a live process in a cgroup of its own, below the sandbox's",
         best.is_some(),
-        format!("a cgroup other than {}", cg.start),
+        tr!("a cgroup other than {}", cg.start),
         &actual,
         || {
-            format!(
+            tr!(
                 "every process is still in the sandbox's first cgroup ({}): make a cgroup (`mkdir {}/NAME`) and move a shell \
                  into it (write its pid, `$$`, to the new cgroup's cgroup.procs)",
                 cg.start, cg.inside
@@ -120,17 +125,18 @@ fn check(p: &mut Probe<'_>) -> Verdict {
             ("that cgroup's pids.max", "5"),
             (
                 "forking in it is refused when it holds 5 processes",
-                "refused (EAGAIN) at 5",
+                &tr!("refused (EAGAIN) at 5"),
             ),
         ]);
         return v;
     };
     let max = max_of(&rel);
     v.check("that cgroup's pids.max", max == MAX.to_string(), MAX, &max, || {
-        format!(
-            "{} is in {rel}, whose pids.max is {max}: write {MAX} to {}{rel}/pids.max",
-            proc.label(),
-            cg.inside
+        // One placeholder for the file: a template cannot split two that touch.
+        let file = format!("{}{rel}/pids.max", cg.inside);
+        tr!(
+            "{} is in {rel}, whose pids.max is {max}: write {MAX} to {file}",
+            proc.label()
         )
     });
     let dir = cg.dir.join(rel.trim_start_matches('/'));
@@ -138,16 +144,16 @@ fn check(p: &mut Probe<'_>) -> Verdict {
     let (ok, actual) = match &outcome {
         Ok((errno, current, _)) => (
             errno == "EAGAIN" && *current == MAX,
-            format!("fork() = {errno} with {current} processes in it"),
+            tr!("fork() = {errno} with {current} processes in it"),
         ),
         Err(e) => (false, e.clone()),
     };
     v.check(
         "forking in it is refused when it holds 5 processes",
         ok,
-        "fork() = EAGAIN with 5 processes in it",
+        tr!("fork() = EAGAIN with 5 processes in it"),
         &actual,
-        || format!("the check forked in {rel}: {actual}; is the limit on that cgroup, and nothing above it lower?"),
+        || tr!("the check forked in {rel}: {actual}; is the limit on that cgroup, and nothing above it lower?"),
     );
     v
 }

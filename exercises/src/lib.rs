@@ -10,6 +10,8 @@
 
 use std::path::PathBuf;
 
+use lab_kit::tr;
+
 use lab_kit::exercise::probe::Proc;
 use lab_kit::exercise::{ExerciseDecl, Probe, Tool};
 use nix::sched::CloneFlags;
@@ -25,6 +27,11 @@ mod e09_netns_veth;
 mod e10_ipc;
 mod e11_map_root;
 mod e14_pids_limit;
+
+/// The Japanese of the checks' names, expected and actual texts and first
+/// hints (the texts marked `tr!`, and the names given to `.check(`): the
+/// runner translates them where it draws a verdict.
+pub const JA_PO: &str = include_str!("../ja.po");
 
 /// Every exercise, in the order of the labs they practise.
 pub static EXERCISES: &[&ExerciseDecl] = &[
@@ -76,7 +83,7 @@ fn hostname_of(p: &Probe<'_>, pid: i32) -> Result<String, String> {
 /// `pid 5 (sleep), pid 6 (sh)`, or `none`.
 fn labels(procs: &[Proc]) -> String {
     if procs.is_empty() {
-        "none".into()
+        tr!("none")
     } else {
         procs.iter().map(Proc::label).collect::<Vec<_>>().join(", ")
     }

@@ -199,7 +199,7 @@ pub fn main() -> ExitCode {
         }
         Command::Completions { shell } => print_bytes(&crate::manpage::completions(shell)),
         Command::Man { command } => print_bytes(&crate::manpage::page(command.as_deref())),
-        Command::Exercise(command) => crate::exercise::main(command),
+        Command::Exercise(command) => crate::exercise::main(command, choice),
         Command::Vm(args) => crate::vm::command::main(&args),
         Command::Diff(args) => crate::diff::main(&args),
         Command::Matrix(args) => crate::matrix::main(&args),

@@ -27,40 +27,100 @@ use lab_kit::exercise::progress::{self, Progress, State};
 use lab_kit::exercise::sandbox::{self, CgroupWish, Command, Happening, Sandbox, SandboxError, Spec};
 use lab_kit::exercise::text::plain;
 use lab_kit::exercise::{ExerciseDecl, Here, Needs, Probe, RunReport, Verdict};
+use lab_kit::i18n::{Lang, Translator, pad, width};
 use lab_kit::lab::CannotRun;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{ExerciseCommand, ExerciseFormat, OutputFormat};
+use crate::i18n::{Choice, tr, trf};
 
 /// How often the checks run while a student works.
 const EVERY: Duration = Duration::from_secs(1);
 
-/// The whole of `lab exercise ...`.
-pub fn main(command: ExerciseCommand) -> ExitCode {
+/// The whole of `lab exercise ...`. Machine formats speak English unless
+/// `--lang` asked (`choice`); inside the sandbox, `check` and `hint` speak
+/// the language of the `lab exercise start` that answers them.
+pub fn main(command: ExerciseCommand, choice: Choice) -> ExitCode {
     match command {
-        ExerciseCommand::List { format } => list(format),
+        ExerciseCommand::List { format } => {
+            if format != OutputFormat::Human {
+                lab_kit::i18n::set(choice.machine());
+            }
+            list(format)
+        }
         ExerciseCommand::Start { id } => match find(&id) {
             Some(e) => start(e),
             None => unknown(&id),
         },
-        ExerciseCommand::Check => inside("check"),
-        ExerciseCommand::Hint => inside("hint"),
+        ExerciseCommand::Check => inside("check", choice),
+        ExerciseCommand::Hint => inside("hint", choice),
         ExerciseCommand::Run {
             id,
             solution,
             format,
             timeout,
-        } => match find(&id) {
-            Some(e) => run(e, &solution, format, Duration::from_secs(timeout)),
-            None => unknown(&id),
-        },
+        } => {
+            if format != ExerciseFormat::Human {
+                lab_kit::i18n::set(choice.machine());
+            }
+            match find(&id) {
+                Some(e) => run(e, &solution, format, Duration::from_secs(timeout)),
+                None => unknown(&id),
+            }
+        }
         ExerciseCommand::Reset { id, yes } => reset(id.as_deref(), yes),
     }
 }
 
 fn unknown(id: &str) -> ExitCode {
-    eprintln!("error: unknown exercise '{id}' (see `lab exercise list`)");
+    eprintln!(
+        "{}",
+        trf("error: unknown exercise '{id}' (see `lab exercise list`)", &[&id])
+    );
     ExitCode::from(2)
+}
+
+/// English of the exercises' checks (or the kit's, the runner's) in the
+/// current language: the exercises' catalog knows their names, expected and
+/// actual texts and hints.
+fn text(en: &str) -> String {
+    Translator::default().text(en).into_owned()
+}
+
+/// [`NOT_CHECKED`] for people. The literal is its catalog key; the i18n
+/// test holds it equal to the kit's constant.
+fn not_checked() -> &'static str {
+    tr("not checked (needs the check above)")
+}
+
+/// A verdict as a person reads it: names, expected, actual and the hint in
+/// the current language (whether each check held is the kernel's, unchanged).
+pub fn localize(v: &Verdict) -> Verdict {
+    Verdict {
+        checks: v
+            .checks
+            .iter()
+            .map(|c| CheckLine {
+                name: text(&c.name),
+                ok: c.ok,
+                expected: text(&c.expected),
+                actual: if c.actual == NOT_CHECKED {
+                    not_checked().to_string()
+                } else {
+                    text(&c.actual)
+                },
+            })
+            .collect(),
+        hint: v.hint.as_deref().map(text),
+    }
+}
+
+/// The language's name in the answers to `check` and `hint`.
+fn lang_name(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Ja => "ja",
+        Lang::En => "en",
+    }
 }
 
 fn load_progress() -> (Option<PathBuf>, Progress, Option<String>) {
@@ -85,7 +145,7 @@ fn record(change: impl FnOnce(&mut Progress)) {
         (None, None) => Ok(()),
     };
     if let Err(e) = saved {
-        eprintln!("lab exercise: progress not saved: {e}");
+        eprintln!("{}", trf("lab exercise: progress not saved: {e}", &[&e]));
     }
 }
 
@@ -145,7 +205,7 @@ fn list(format: OutputFormat) -> ExitCode {
                 title: e.title(),
                 needs: e.needs,
                 tools: e.tools,
-                reason,
+                reason: reason.map(|r| text(&r)),
                 progress: progress.get(e.id),
             }
         })
@@ -161,25 +221,41 @@ fn list(format: OutputFormat) -> ExitCode {
         let _ = serde_json::to_writer_pretty(&mut out, &listing).map(|()| writeln!(out));
         return ExitCode::SUCCESS;
     }
+    // Japanese words take two columns each: padded by display width.
+    let progress_width = [tr("progress"), tr("✓ done"), tr("attempted"), tr("new")]
+        .iter()
+        .map(|w| width(w))
+        .max()
+        .unwrap_or(10)
+        .max(10);
     let _ = writeln!(
         out,
         "{}",
-        format!("{:<20} {:<16} {:<12} {:<10} title", "id", "lab", "here", "progress").bold()
+        format!(
+            "{} {} {} {} {}",
+            pad(tr("id"), 20),
+            pad(tr("lab"), 16),
+            pad(tr("here"), 12),
+            pad(tr("progress"), progress_width),
+            tr("title")
+        )
+        .bold()
     );
     for r in &rows {
         let lab = match r.lab_id {
             Some(id) => format!("{id} {}", r.lab),
             None => r.lab.to_string(),
         };
+        // Status words stay English, as in every report.
         let here = match r.status {
             Status::Pass => format!("{:<12}", "yes").green(),
             Status::Skip => format!("{:<12}", "skip").yellow(),
             _ => format!("{:<12}", "unsupported").red(),
         };
         let progress = match r.progress.state {
-            State::Done => format!("{:<10}", "✓ done").green(),
-            State::Attempted => format!("{:<10}", "attempted").yellow(),
-            State::New => format!("{:<10}", "new").normal(),
+            State::Done => pad(tr("✓ done"), progress_width).green(),
+            State::Attempted => pad(tr("attempted"), progress_width).yellow(),
+            State::New => pad(tr("new"), progress_width).normal(),
         };
         let _ = writeln!(out, "{:<20} {lab:<16} {here} {progress} {}", r.id, r.title);
     }
@@ -192,8 +268,9 @@ fn list(format: OutputFormat) -> ExitCode {
     }
     let _ = writeln!(
         out,
-        "\n`lab exercise start ID` gives you the task and a sandbox to solve it in.{}",
-        path.map(|p| format!(" Progress: {}", p.display())).unwrap_or_default()
+        "\n{}{}",
+        tr("`lab exercise start ID` gives you the task and a sandbox to solve it in."),
+        path.map(|p| trf(" Progress: {}", &[&p.display()])).unwrap_or_default()
     );
     ExitCode::SUCCESS
 }
@@ -226,36 +303,44 @@ fn spec(e: &ExerciseDecl, command: Command) -> Spec {
 /// What the sandbox is, in two or three lines for the student.
 fn describe_sandbox(sb: &Sandbox) -> String {
     let info = sb.info();
-    let mut s = format!(
+    let mut s = trf(
         "You are in a sandbox: mount (its own /tmp and /run), UTS (hostname {}), IPC, network (lo up) and PID namespaces",
-        info.hostname
+        &[&info.hostname],
     );
     if info.userns {
-        s.push_str(", and a user namespace in which you are root (outside you are still yourself)");
-    }
-    if let Some(cg) = &info.cgroup {
-        s.push_str(&format!(
-            ";\na cgroup of its own (cgroup {}), mounted at {}, where your shell starts in {}",
-            cg.version, cg.inside, cg.start
+        s.push_str(tr(
+            ", and a user namespace in which you are root (outside you are still yourself)",
         ));
     }
-    s.push_str(".\nNothing you do here reaches the host; `exit` leaves and removes everything in it.");
+    if let Some(cg) = &info.cgroup {
+        s.push_str(&trf(
+            ";\na cgroup of its own (cgroup {}), mounted at {}, where your shell starts in {}",
+            &[&cg.version, &cg.inside, &cg.start],
+        ));
+    }
+    s.push_str(tr(
+        ".\nNothing you do here reaches the host; `exit` leaves and removes everything in it.",
+    ));
     for n in sb.notes() {
-        s.push_str(&format!("\n(The sandbox has {n}.)"));
+        s.push_str(&trf("\n(The sandbox has {n}.)", &[&text(n)]));
     }
     s
 }
 
-fn say_cannot(e: &ExerciseDecl, c: &CannotRun, what: &str) {
+fn say_cannot(e: &ExerciseDecl, c: &CannotRun) {
     eprintln!(
-        "lab exercise: cannot {what} {} here: {}: {}",
-        e.id,
-        c.status.as_str(),
-        c.reason
+        "{}",
+        trf(
+            "lab exercise: cannot start {id} here: {status}: {reason}",
+            &[&e.id, &c.status.as_str(), &text(&c.reason)]
+        )
     );
     if c.status == Status::Skip {
         let exe = lab_exe().map_or("lab".into(), |p| p.display().to_string());
-        eprintln!("re-run with privilege: sudo {exe} exercise {what} {}", e.id);
+        eprintln!(
+            "{}",
+            trf("re-run with privilege: sudo {exe} exercise start {id}", &[&exe, &e.id])
+        );
     }
 }
 
@@ -266,6 +351,10 @@ struct CheckAnswer {
     title: String,
     done: bool,
     verdict: Verdict,
+    /// The language of the `lab` outside (`ja`, `en`): the one inside
+    /// speaks it too, unless `--lang` says otherwise.
+    #[serde(default)]
+    lang: Option<String>,
 }
 
 /// The answer to `lab exercise hint` from inside.
@@ -275,22 +364,25 @@ struct HintAnswer {
     number: usize,
     of: usize,
     text: String,
+    /// As in [`CheckAnswer`].
+    #[serde(default)]
+    lang: Option<String>,
 }
 
 fn start(e: &'static ExerciseDecl) -> ExitCode {
     let here = Here::probe();
     if let Err(c) = here.runnable(e) {
-        say_cannot(e, &c, "start");
+        say_cannot(e, &c);
         return ExitCode::SUCCESS;
     }
     let mut out = std::io::stdout();
-    let lab = crate::registry::find(e.lab).map_or(e.lab.to_string(), |l| format!("lab {} {}", l.id, l.slug));
+    let lab = crate::registry::find(e.lab).map_or(e.lab.to_string(), |l| trf("lab {id} {slug}", &[&l.id, &l.slug]));
     let _ = writeln!(out, "{} {}  ({lab})\n", e.id.bold(), e.title().bold());
-    let _ = writeln!(out, "{} {}\n", "Task:".bold(), plain(&e.task()));
+    let _ = writeln!(out, "{} {}\n", tr("Task:").bold(), plain(&e.task()));
     let mut sb = match Sandbox::create(&spec(e, Command::Shell(shell()))) {
         Ok(sb) => sb,
         Err(SandboxError::Cannot(c)) => {
-            say_cannot(e, &c, "start");
+            say_cannot(e, &c);
             return ExitCode::SUCCESS;
         }
         Err(err) => {
@@ -303,13 +395,20 @@ fn start(e: &'static ExerciseDecl) -> ExitCode {
     let _ = writeln!(out, "{}\n", describe_sandbox(&sb));
     let _ = writeln!(
         out,
-        "The checks run every second and say {} here when they hold{}.\n  lab exercise check   expected and actual of every check\n  lab exercise hint    a hint (ask again for the next one)\n",
-        "✓".green(),
-        if already {
-            " (you have done this one before)"
-        } else {
-            ""
-        }
+        "{}\n  lab exercise check   {}\n  lab exercise hint    {}\n",
+        trf(
+            "The checks run every second and say {} here when they hold{}.",
+            &[
+                &"✓".green(),
+                &if already {
+                    tr(" (you have done this one before)")
+                } else {
+                    ""
+                }
+            ]
+        ),
+        tr("expected and actual of every check"),
+        tr("a hint (ask again for the next one)")
     );
     let _ = out.flush();
     let mut done = false;
@@ -341,14 +440,21 @@ fn start(e: &'static ExerciseDecl) -> ExitCode {
     };
     let left = sb.close();
     sandbox::reclaim_terminal();
-    let _ = writeln!(out, "\nThe shell {how}; the sandbox and everything in it are gone.");
+    let _ = writeln!(
+        out,
+        "\n{}",
+        trf(
+            "The shell {how}; the sandbox and everything in it are gone.",
+            &[&text(&how)]
+        )
+    );
     for dir in left {
-        eprintln!("lab exercise: could not remove cgroup {dir}");
+        eprintln!("{}", trf("lab exercise: could not remove cgroup {dir}", &[&dir]));
     }
     let state = if done || already {
-        "✓ done".green()
+        tr("✓ done").green()
     } else {
-        "not done yet".yellow()
+        tr("not done yet").yellow()
     };
     let _ = writeln!(out, "{}: {state}", e.id);
     ExitCode::SUCCESS
@@ -359,25 +465,29 @@ fn celebrate(e: &ExerciseDecl, v: &Verdict) {
     let mut out = std::io::stdout();
     let _ = writeln!(
         out,
-        "\n{} {} done: every check holds. The kernel shows:",
-        "✓".green().bold(),
-        e.id.bold()
+        "\n{}",
+        trf(
+            "{} {} done: every check holds. The kernel shows:",
+            &[&"✓".green().bold(), &e.id.bold()]
+        )
     );
-    for c in &v.checks {
+    for c in &localize(v).checks {
         let _ = writeln!(out, "    {}: {}", c.name, c.actual);
     }
-    let _ = writeln!(out, "  (`exit` leaves the sandbox)");
+    let _ = writeln!(out, "  {}", tr("(`exit` leaves the sandbox)"));
     let _ = out.flush();
 }
 
 fn answer(e: &ExerciseDecl, stream: &mut UnixStream, v: &Verdict, done: bool, hints_given: &mut usize) {
     let request = sandbox::read_request(stream);
+    let lang = Some(lang_name(lab_kit::i18n::current()).to_string());
     let reply = match request.as_str() {
         "check" => serde_json::to_string(&CheckAnswer {
             id: e.id.into(),
             title: e.title().into(),
             done,
-            verdict: v.clone(),
+            verdict: localize(v),
+            lang,
         }),
         "hint" => {
             *hints_given += 1;
@@ -385,19 +495,20 @@ fn answer(e: &ExerciseDecl, stream: &mut UnixStream, v: &Verdict, done: bool, hi
             let rest = e.hints();
             let n = *hints_given;
             let text = if n == 1 {
-                v.hint
-                    .clone()
-                    .unwrap_or_else(|| "every check holds: this one is done".into())
+                localize(v)
+                    .hint
+                    .unwrap_or_else(|| tr("every check holds: this one is done").into())
             } else {
                 rest.get(n - 2)
                     .cloned()
-                    .unwrap_or_else(|| "no more hints: `lab exercise check` shows what is still missing".into())
+                    .unwrap_or_else(|| tr("no more hints: `lab exercise check` shows what is still missing").into())
             };
             serde_json::to_string(&HintAnswer {
                 id: e.id.into(),
                 number: n.min(rest.len() + 1),
                 of: rest.len() + 1,
                 text,
+                lang,
             })
         }
         other => Ok(format!("{{\"error\": {:?}}}", format!("unknown request {other:?}"))),
@@ -407,24 +518,36 @@ fn answer(e: &ExerciseDecl, stream: &mut UnixStream, v: &Verdict, done: bool, hi
     }
 }
 
-/// The checks as lines: ✓/✗, then expected and actual.
-fn render_checks(checks: &[CheckLine], out: &mut impl Write) -> std::io::Result<()> {
+/// The checks as lines: ✓/✗, then expected and actual (as given: the
+/// caller has put them in the reader's language, [`localize`]).
+pub fn render_checks(checks: &[CheckLine], out: &mut impl Write) -> std::io::Result<()> {
+    let (expected, actual) = (tr("expected:"), tr("actual:"));
+    let w = width(expected).max(width(actual)) + 1;
     for c in checks {
         let mark = if c.ok {
             "✓".green()
-        } else if c.actual == NOT_CHECKED {
+        } else if c.actual == NOT_CHECKED || c.actual == not_checked() {
             "·".dimmed()
         } else {
             "✗".red()
         };
         writeln!(out, "  {mark} {}", c.name)?;
-        writeln!(out, "      expected: {}", c.expected)?;
-        writeln!(out, "      actual:   {}", c.actual)?;
+        writeln!(out, "      {}{}", pad(expected, w), c.expected)?;
+        writeln!(out, "      {}{}", pad(actual, w), c.actual)?;
     }
     Ok(())
 }
 
-fn inside(request: &str) -> ExitCode {
+/// Speak the language of the `lab` outside that answered, unless `--lang`
+/// was given here.
+fn follow(lang: Option<&str>, choice: Choice) {
+    match lang {
+        Some(l) if !choice.explicit => lab_kit::i18n::set(if l == "ja" { Lang::Ja } else { Lang::En }),
+        _ => {}
+    }
+}
+
+fn inside(request: &str, choice: Choice) -> ExitCode {
     let text = match sandbox::ask(request) {
         Ok(t) => t,
         Err(e) => {
@@ -432,44 +555,47 @@ fn inside(request: &str) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let malformed = |err: serde_json::Error| {
+        eprintln!(
+            "{}",
+            trf("error: malformed answer from the sandbox's lab: {err}", &[&err])
+        );
+        ExitCode::from(3)
+    };
     let mut out = std::io::stdout().lock();
     if request == "hint" {
         return match serde_json::from_str::<HintAnswer>(&text) {
             Ok(h) => {
-                let _ = writeln!(out, "{} {}/{}: {}", "hint".bold(), h.number, h.of, plain(&h.text));
+                follow(h.lang.as_deref(), choice);
+                let _ = writeln!(out, "{} {}/{}: {}", tr("hint").bold(), h.number, h.of, plain(&h.text));
                 ExitCode::SUCCESS
             }
-            Err(err) => {
-                eprintln!("error: malformed answer from the sandbox's lab: {err}");
-                ExitCode::from(3)
-            }
+            Err(err) => malformed(err),
         };
     }
     match serde_json::from_str::<CheckAnswer>(&text) {
         Ok(a) => {
+            follow(a.lang.as_deref(), choice);
             let _ = writeln!(out, "{} {}", a.id.bold(), a.title);
             let _ = render_checks(&a.verdict.checks, &mut out);
             let passed = a.verdict.passed();
             let _ = if passed {
-                writeln!(out, "{} every check holds", "✓".green())
+                writeln!(out, "{} {}", "✓".green(), tr("every check holds"))
             } else {
                 writeln!(
                     out,
                     "{}{}",
-                    "not yet".yellow(),
+                    tr("not yet").yellow(),
                     if a.done {
-                        " (but you completed it before: that stays)"
+                        tr(" (but you completed it before: that stays)")
                     } else {
-                        " (`lab exercise hint` helps)"
+                        tr(" (`lab exercise hint` helps)")
                     }
                 )
             };
             ExitCode::from(if passed { 0 } else { 1 })
         }
-        Err(err) => {
-            eprintln!("error: malformed answer from the sandbox's lab: {err}");
-            ExitCode::from(3)
-        }
+        Err(err) => malformed(err),
     }
 }
 
@@ -536,9 +662,9 @@ fn run(e: &'static ExerciseDecl, solution: &Path, format: ExerciseFormat, timeou
     match returned {
         None => {
             report.status = Status::Fail;
-            report.reason = Some(format!(
+            report.reason = Some(trf(
                 "the solution did not return within {}s: leave long-running processes in the background (`&`)",
-                timeout.as_secs()
+                &[&timeout.as_secs()],
             ));
         }
         Some(how) => {
@@ -546,17 +672,21 @@ fn run(e: &'static ExerciseDecl, solution: &Path, format: ExerciseFormat, timeou
             lab_kit::exercise::probe::settle(sb.info(), Duration::from_millis(200), Duration::from_secs(3));
             let v = (e.check)(&mut Probe::new(sb.info()));
             report.status = if v.passed() { Status::Pass } else { Status::Fail };
-            if !v.passed() {
-                report.reason = v
-                    .first_failure()
-                    .map(|c| format!("{}: expected {}, actual {}", c.name, c.expected, c.actual));
+            let v = localize(&v);
+            if report.status == Status::Fail {
+                report.reason = v.first_failure().map(|c| {
+                    trf(
+                        "{name}: expected {expected}, actual {actual}",
+                        &[&c.name, &c.expected, &c.actual],
+                    )
+                });
                 report.hint = v.hint.clone();
             }
             report.checks = v.checks;
         }
     }
     for dir in sb.close() {
-        eprintln!("lab exercise: could not remove cgroup {dir}");
+        eprintln!("{}", trf("lab exercise: could not remove cgroup {dir}", &[&dir]));
     }
     finish(report)
 }
@@ -575,16 +705,16 @@ fn print_run(r: &RunReport, format: ExerciseFormat) {
 fn human_run(r: &RunReport, out: &mut impl Write) -> std::io::Result<()> {
     writeln!(out, "{} {}  [{}]", r.id.bold(), r.title, r.mode)?;
     match &r.solution_status {
-        Some(s) => writeln!(out, "  solution {}: {s}", r.solution)?,
-        None => writeln!(out, "  solution {}", r.solution)?,
+        Some(s) => writeln!(out, "  {}", trf("solution {file}: {status}", &[&r.solution, &text(s)]))?,
+        None => writeln!(out, "  {}", trf("solution {file}", &[&r.solution]))?,
     }
     render_checks(&r.checks, out)?;
     if let Some(h) = &r.hint {
-        writeln!(out, "  {} {}", "hint:".bold(), plain(h))?;
+        writeln!(out, "  {} {}", tr("hint:").bold(), plain(h))?;
     }
     let word = lab_kit::render::status_word(r.status);
     match &r.reason {
-        Some(reason) if r.status != Status::Fail || r.checks.is_empty() => writeln!(out, "{word}: {reason}"),
+        Some(reason) if r.status != Status::Fail || r.checks.is_empty() => writeln!(out, "{word}: {}", text(reason)),
         _ => writeln!(out, "{word}"),
     }
 }
@@ -648,13 +778,19 @@ fn reset(id: Option<&str>, yes: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let what = e.map_or("every exercise".to_string(), |e| e.id.to_string());
+    let what = e.map_or(tr("every exercise").to_string(), |e| e.id.to_string());
     if !yes {
-        eprint!("Forget your progress on {what} (in {})? [y/N] ", path.display());
+        eprint!(
+            "{} ",
+            trf(
+                "Forget your progress on {what} (in {path})? [y/N]",
+                &[&what, &path.display()]
+            )
+        );
         let mut line = String::new();
         let _ = std::io::stdin().lock().read_line(&mut line);
         if !matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-            eprintln!("nothing was reset");
+            eprintln!("{}", tr("nothing was reset"));
             return ExitCode::from(1);
         }
     }
@@ -670,6 +806,6 @@ fn reset(id: Option<&str>, yes: bool) -> ExitCode {
         eprintln!("lab exercise: {err}");
         return ExitCode::from(1);
     }
-    println!("progress on {what} forgotten");
+    println!("{}", trf("progress on {what} forgotten", &[&what]));
     ExitCode::SUCCESS
 }

@@ -64,10 +64,11 @@ pub fn choose(args: &[std::ffi::OsString], env: impl Fn(&str) -> Option<String>)
 /// format ([`machine_format`]).
 static CHOICE: std::sync::OnceLock<Choice> = std::sync::OnceLock::new();
 
-/// Make the catalogs known to the kit and set the language for people.
+/// Make the catalogs known to the kit (the runner's, then the exercises'
+/// checks') and set the language for people.
 pub fn init(choice: Choice) {
     let _ = CHOICE.set(choice);
-    lab_kit::i18n::set_app_catalog(CATALOG);
+    lab_kit::i18n::set_app_catalogs(&[CATALOG, lab_exercises::JA_PO]);
     lab_kit::i18n::register_labs(crate::registry::LABS);
     lab_kit::i18n::set(choice.lang);
 }

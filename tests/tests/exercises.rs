@@ -293,9 +293,14 @@ fn state_dir(name: &str) -> PathBuf {
 
 /// `lab exercise start ID` with a shell that reads `script` from stdin.
 fn session(mode: Mode, id: &str, script: &str, state: &Path) -> Output {
+    session_with(mode, &["exercise", "start", id], script, state)
+}
+
+/// `lab ARGS` (a start) with a shell that reads `script` from stdin.
+fn session_with(mode: Mode, args: &[&str], script: &str, state: &Path) -> Output {
     use std::io::Write;
     let mut child = mode
-        .command(LAB, &["exercise", "start", id])
+        .command(LAB, args)
         .env("NO_COLOR", "1")
         .env("SHELL", "/bin/sh")
         .env("XDG_STATE_HOME", state)
@@ -593,4 +598,213 @@ fn the_sandbox_needs_what_the_listing_says() {
         "{v}"
     );
     let _ = is_root();
+}
+
+/// `lab` with the tester's locale removed, then `lang` as LANG.
+fn lab_in(args: &[&str], lang: Option<&str>, state: &Path) -> Output {
+    let mut cmd = common::command(&[LAB.to_string()]);
+    cmd.args(args).env("NO_COLOR", "1").env("XDG_STATE_HOME", state);
+    if let Some(l) = lang {
+        cmd.env("LANG", l);
+    }
+    cmd.output().expect("runs")
+}
+
+/// Under `--lang ja` (or a Japanese locale) the listing is Japanese, the
+/// status words stay English; `--format json` is English unless `--lang`
+/// asked for Japanese.
+#[test]
+fn the_listing_speaks_japanese_and_its_json_only_when_asked() {
+    let state = state_dir("list-ja");
+    for (args, lang) in [
+        (&["--lang", "ja", "exercise", "list"][..], None),
+        (&["exercise", "list"][..], Some("ja_JP.UTF-8")),
+    ] {
+        let out = lab_in(args, lang, &state);
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let header = text.lines().next().unwrap_or_default();
+        for word in ["ラボ", "ここ", "進み具合", "タイトル"] {
+            assert!(header.contains(word), "{word} in the header: {text}");
+        }
+        let row = text
+            .lines()
+            .find(|l| l.starts_with("06-hostname"))
+            .unwrap_or_else(|| panic!("06-hostname listed: {text}"));
+        assert!(row.contains("未着手") && row.contains("自分だけのホスト名"), "{row}");
+        assert!(
+            ["yes", "skip", "unsupported"].iter().any(|w| row.contains(w)),
+            "status words stay English: {row}"
+        );
+        assert!(
+            text.contains("で課題と、それを解くためのサンドボックスが手に入ります"),
+            "{text}"
+        );
+    }
+    let json = |args: &[&str], lang| String::from_utf8_lossy(&lab_in(args, lang, &state).stdout).into_owned();
+    let en = json(&["exercise", "list", "--format", "json"], None);
+    assert!(en.contains("\"title\": \"A hostname of its own\""), "{en}");
+    assert_eq!(en, json(&["exercise", "list", "--format", "json"], Some("ja_JP.UTF-8")));
+    let ja = json(&["--lang", "ja", "exercise", "list", "--format", "json"], None);
+    assert!(ja.contains("\"title\": \"自分だけのホスト名\""), "{ja}");
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+/// A failing verdict drawn in Japanese: the near-miss of 06 fails on its
+/// hostname, whose name, labels and state-aware hint are Japanese, while
+/// the values the kernel gave stay as they are; the empty solution shows the
+/// check it could not reach as not checked, in Japanese.
+#[test]
+fn a_failing_check_is_drawn_in_japanese() {
+    require_root!();
+    let state = state_dir("run-ja");
+    let near = file("06-hostname", "near-miss.sh");
+    let out = lab_in(
+        &["--lang", "ja", "exercise", "run", "06-hostname", "--solution", &near],
+        None,
+        &state,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("  ✗ そのホスト名\n      期待値: myhost\n      実際:   sandbox"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ヒント: UTS namespace は作れています（pid ")
+            && text.contains("ホスト名はサンドボックスからコピーした \"sandbox\" のままです"),
+        "the first hint, with what the checks saw: {text}"
+    );
+    assert!(text.contains("✓ シェルのホスト名"), "{text}");
+    assert!(
+        text.trim_end().ends_with("fail"),
+        "the status word stays English: {text}"
+    );
+
+    let empty = solutions().join("empty.sh").display().to_string();
+    let out = lab_in(
+        &["exercise", "run", "06-hostname", "--solution", &empty],
+        Some("ja_JP.UTF-8"),
+        &state,
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "  ✗ シェルとは別の UTS namespace にいる生きているプロセス\n      期待値: 1 つ以上\n      実際:   なし"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("  · そのホスト名\n      期待値: myhost\n      実際:   未チェック（上のチェックが必要）"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ヒント: 専用の UTS namespace にいるプロセスはまだありません"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+/// Every exercise's failing verdict (the empty solution's) is Japanese
+/// under `--lang ja`, JSON included: each check's name, the reason and
+/// the hint; without `--lang` its JSON is English whatever the locale.
+#[test]
+fn every_exercise_verdict_has_its_japanese() {
+    require_root!();
+    let empty = solutions().join("empty.sh").display().to_string();
+    let japanese = |s: &str| !s.is_ascii();
+    let problems: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = EXERCISES
+            .iter()
+            .map(|e| {
+                let empty = &empty;
+                scope.spawn(move || {
+                    let json = |lang: &[&str], locale: Option<&str>| -> serde_json::Value {
+                        let mut cmd = common::command(&[LAB.to_string()]);
+                        cmd.args(lang)
+                            .args(["exercise", "run", e.id, "--solution", empty, "--format", "json"]);
+                        if let Some(l) = locale {
+                            cmd.env("LANG", l);
+                        }
+                        let out = cmd.output().expect("runs");
+                        serde_json::from_slice(&out.stdout).expect("JSON")
+                    };
+                    let ja = json(&["--lang", "ja"], None);
+                    if ja["status"] != "fail" {
+                        return vec![format!("{}: cannot check here: {ja}", e.id)];
+                    }
+                    let mut problems = Vec::new();
+                    for c in ja["checks"].as_array().into_iter().flatten() {
+                        let name = c["name"].as_str().unwrap_or_default();
+                        if !japanese(name) {
+                            problems.push(format!("{}: check {name:?} is English", e.id));
+                        }
+                        let actual = c["actual"].as_str().unwrap_or_default();
+                        if c["ok"] == false && actual.contains("not checked") {
+                            problems.push(format!("{}: {name}: actual {actual:?}", e.id));
+                        }
+                    }
+                    for key in ["hint", "reason"] {
+                        let s = ja[key].as_str().unwrap_or_default();
+                        if !japanese(s) {
+                            problems.push(format!("{}: {key} {s:?} is English", e.id));
+                        }
+                    }
+                    let en = json(&[], Some("ja_JP.UTF-8"));
+                    if en["checks"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|c| c["name"].as_str().is_some_and(japanese))
+                        || en["hint"].as_str().is_some_and(japanese)
+                    {
+                        problems.push(format!("{}: JSON without --lang is not English: {en}", e.id));
+                    }
+                    problems
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("no panic")).collect()
+    });
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// A session started with `--lang ja` speaks Japanese throughout, and so do
+/// `lab exercise check` and `hint` run inside it without `--lang` (their
+/// answer carries the language of the `lab` outside); the locale is English.
+#[test]
+fn a_japanese_session_speaks_japanese_inside_too() {
+    require_root!();
+    let state = state_dir("session-ja");
+    let out = session_with(
+        Mode::Root,
+        &["--lang", "ja", "exercise", "start", "06-hostname"],
+        "lab exercise hint\n\
+         lab exercise check; echo check-said-$?\n\
+         lab exercise hint\n\
+         exit\n",
+        &state,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("課題: "), "{stdout}");
+    assert!(stdout.contains("ここはサンドボックスの中です"), "{stdout}");
+    assert!(stdout.contains("チェックは毎秒実行され"), "{stdout}");
+    assert!(
+        stdout.contains("ヒント 1/4: 専用の UTS namespace にいるプロセスはまだありません"),
+        "the first hint, from the checks, in Japanese: {stdout}"
+    );
+    assert!(stdout.contains("ヒント 2/4: "), "{stdout}");
+    assert!(
+        stdout.contains(
+            "  ✗ シェルとは別の UTS namespace にいる生きているプロセス\n      期待値: 1 つ以上\n      実際:   なし"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("まだです（`lab exercise hint` が手がかりになります）") && stdout.contains("check-said-1"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("06-hostname: 未完了"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&state);
 }

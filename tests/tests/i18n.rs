@@ -11,7 +11,10 @@
 //!   step titles, reasons, observation and check names, as root and
 //!   rootless) that no template of the kit or the runner produces;
 //! - `labs/kit/ja.po`: the kit's marked texts (`tr!(`, `tr(`, `trf(`);
-//! - `lab-runner/ja.po`: the runner's marked texts and its clap tree's help.
+//! - `lab-runner/ja.po`: the runner's marked texts and its clap tree's help;
+//! - `exercises/ja.po`: the exercises' marked texts (expected and actual
+//!   prose, first hints) and the check names given to `.check(`, which the
+//!   runner translates where it draws a verdict.
 //!
 //! `I18N_UPDATE=1 cargo test -p container-labs-tests --test i18n` merges new
 //! English into the catalogs with an empty msgstr; an entry whose English
@@ -439,6 +442,13 @@ fn catalogs() -> Vec<(PathBuf, Wanted)> {
         runner.msgids.push((h, "lab-runner/src/cli.rs (--help)".into()));
     }
     out.push((Path::new(ROOT).join("lab-runner/ja.po"), runner));
+    out.push((
+        Path::new(ROOT).join("exercises/ja.po"),
+        Wanted {
+            msgids: scan("exercises/src", &["tr!(", ".check("]),
+            instances: Vec::new(),
+        },
+    ));
     out
 }
 

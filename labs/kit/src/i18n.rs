@@ -215,11 +215,10 @@ pub fn match_template_all<'t>(pattern: &[Piece], text: &'t str, limit: usize) ->
     all
 }
 
-/// `msgstr` with its placeholders replaced: `{}` takes the next value in
-/// order, `{name}` the value of the msgid's placeholder of that name.
+/// `msgstr` with its placeholders replaced: the n-th `{}` takes the value
+/// of the msgid's n-th `{}` (named ones in between do not count), `{name}`
+/// the value of the msgid's placeholder of that name.
 pub fn fill(msgid_holes: &[String], msgstr: &str, values: &[String]) -> String {
-    // The n-th `{}` of the msgstr is the n-th `{}` of the msgid, wherever
-    // the named ones are.
     let unnamed: Vec<usize> = (0..msgid_holes.len()).filter(|&i| msgid_holes[i].is_empty()).collect();
     let mut next = 0;
     let mut out = String::new();
@@ -339,15 +338,8 @@ impl Catalog {
 }
 
 static KIT: OnceLock<Catalog> = OnceLock::new();
-static APP_PO: OnceLock<&'static str> = OnceLock::new();
-static APP: OnceLock<Catalog> = OnceLock::new();
-
-/// The executable's catalog, parsed on first use: a run in English never
-/// parses it (a start of `lab container` must not pay for Japanese).
-fn app_catalog() -> Option<&'static Catalog> {
-    let po = APP_PO.get()?;
-    Some(APP.get_or_init(|| Catalog::embedded(po)))
-}
+static APP_POS: OnceLock<Vec<&'static str>> = OnceLock::new();
+static APPS: OnceLock<Vec<Catalog>> = OnceLock::new();
 static LABS: Mutex<Vec<(&'static str, &'static Catalog)>> = Mutex::new(Vec::new());
 static DECLS: OnceLock<Vec<&'static LabDecl>> = OnceLock::new();
 
@@ -357,9 +349,27 @@ pub fn kit_catalog() -> &'static Catalog {
 }
 
 /// Give the kit the executable's own catalog (the runner's), searched
-/// after the lab's and the kit's. The first call wins.
+/// after the lab's and the kit's. The first call (of this or
+/// [`set_app_catalogs`]) wins.
 pub fn set_app_catalog(po: &'static str) {
-    let _ = APP_PO.set(po);
+    set_app_catalogs(&[po]);
+}
+
+/// Give the kit the executable's catalogs: its own, then those of crates
+/// whose English it draws (the exercises' checks), searched in this order
+/// after the lab's and the kit's. The first call wins. They are parsed on
+/// first use: a run in English never parses them (a start of `lab
+/// container` must not pay for Japanese).
+pub fn set_app_catalogs(pos: &[&'static str]) {
+    let _ = APP_POS.set(pos.to_vec());
+}
+
+/// The executable's catalogs, in order.
+fn app_catalogs() -> &'static [Catalog] {
+    match APP_POS.get() {
+        Some(pos) => APPS.get_or_init(|| pos.iter().map(|po| Catalog::embedded(po)).collect()),
+        None => &[],
+    }
 }
 
 /// Make the labs known by slug, so that a renderer that only sees a lab's
@@ -406,7 +416,7 @@ impl Translator {
         self.lab
             .into_iter()
             .chain(std::iter::once(kit_catalog()))
-            .chain(app_catalog())
+            .chain(app_catalogs())
     }
 
     /// `en` in the current language (itself in English, or when no catalog
@@ -483,7 +493,7 @@ pub fn tr(en: &'static str) -> &'static str {
     }
     kit_catalog()
         .exact(en)
-        .or_else(|| app_catalog().and_then(|c| c.exact(en)))
+        .or_else(|| app_catalogs().iter().find_map(|c| c.exact(en)))
         .unwrap_or(en)
 }
 
@@ -606,6 +616,24 @@ mod tests {
             "y の後に x"
         );
         assert!(match_template(&pieces("a {} b"), "a  b").is_none());
+        // `{}` takes the value of the English `{}` in the same place among
+        // the unnamed ones, whatever named ones come before it.
+        assert_eq!(
+            fill(
+                &placeholders("no {k} here (EINVAL from {})"),
+                "{k} なし（{} が EINVAL）",
+                &["user".into(), "unshare(CLONE_NEWUSER)".into()]
+            ),
+            "user なし（unshare(CLONE_NEWUSER) が EINVAL）"
+        );
+        assert_eq!(
+            fill(
+                &placeholders("Linux {major}.{minor}; this is {}.{}"),
+                "{}.{} は古く、{major}.{minor} が必要",
+                &["6".into(), "1".into(), "5".into(), "4".into()]
+            ),
+            "5.4 は古く、6.1 が必要"
+        );
         assert!(
             match_template(&pieces("x {}"), "x ").is_none(),
             "a placeholder is never empty"

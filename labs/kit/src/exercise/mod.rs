@@ -197,13 +197,13 @@ impl Here {
     /// Whether a sandbox can be made at all, and why not.
     pub fn sandbox(&self) -> Result<(), CannotRun> {
         if !Path::new("/proc/self/status").exists() {
-            return Err(CannotRun::unsupported(
-                "/proc is not mounted here: the checks read the kernel's answers from it (mount -t proc proc /proc)",
-            ));
+            return Err(CannotRun::unsupported(crate::tr!(
+                "/proc is not mounted here: the checks read the kernel's answers from it (mount -t proc proc /proc)"
+            )));
         }
         for kind in SANDBOX_NAMESPACES {
             if !Path::new(&format!("/proc/self/ns/{kind}")).exists() {
-                return Err(CannotRun::unsupported(format!(
+                return Err(CannotRun::unsupported(crate::tr!(
                     "this kernel has no {kind} namespace (/proc/self/ns/{kind} is missing), which the sandbox is made of"
                 )));
             }
@@ -216,7 +216,7 @@ impl Here {
             return self.userns.clone().map_err(CannotRun::unsupported);
         }
         self.userns.clone().map_err(|why| {
-            CannotRun::unsupported(format!(
+            CannotRun::unsupported(crate::tr!(
                 "the sandbox of an unprivileged student is a user namespace, and none can be made: {why}"
             ))
         })
@@ -229,7 +229,7 @@ impl Here {
         match decl.needs {
             Needs::Sandbox => {}
             Needs::Root if !self.caller.is_real_root() => {
-                return Err(CannotRun::skip(format!(
+                return Err(CannotRun::skip(crate::tr!(
                     "{}: the sandbox's user namespace maps only your own uid, so there is no second uid to switch to",
                     self.caller.missing_root()
                 )));
@@ -244,7 +244,7 @@ impl Here {
             .map(|t| format!("`{}` (install {})", t.command, t.package))
             .collect();
         if !missing.is_empty() {
-            return Err(CannotRun::unsupported(format!(
+            return Err(CannotRun::unsupported(crate::tr!(
                 "the task is done with {} and this machine lacks it",
                 missing.join(", ")
             )));

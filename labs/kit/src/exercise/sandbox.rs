@@ -138,25 +138,26 @@ enum CgroupMount {
 
 /// Whether a sandbox can have a cgroup of its own here, and why not.
 pub fn cgroups_usable(caller: &Caller) -> Result<(), CannotRun> {
-    let layout = Layout::read().map_err(|e| CannotRun::unsupported(format!("no cgroup hierarchy is usable: {e}")))?;
+    let layout =
+        Layout::read().map_err(|e| CannotRun::unsupported(crate::tr!("no cgroup hierarchy is usable: {e}")))?;
     let h = layout
         .holder("pids")
-        .ok_or_else(|| CannotRun::unsupported("no mounted cgroup hierarchy holds the pids controller"))?;
+        .ok_or_else(|| CannotRun::unsupported(crate::tr!("no mounted cgroup hierarchy holds the pids controller")))?;
     if caller.is_real_root() {
         return Ok(());
     }
     if h.version == Version::V1 {
-        return Err(CannotRun::skip(format!(
+        return Err(CannotRun::skip(crate::tr!(
             "needs root: the pids controller is on a cgroup v1 hierarchy ({}), which only root may change; \
              only a cgroup v2 subtree can be delegated",
             h.mount.display()
         )));
     }
     let (dir, _) = crate::cgroup::run::delegated_subtree(&layout)
-        .map_err(|why| CannotRun::skip(format!("needs root or a delegated cgroup subtree: {why}")))?;
+        .map_err(|why| CannotRun::skip(crate::tr!("needs root or a delegated cgroup subtree: {why}")))?;
     let enabled = std::fs::read_to_string(dir.join("cgroup.subtree_control")).unwrap_or_default();
     if !enabled.split_whitespace().any(|c| c == "pids") {
-        return Err(CannotRun::skip(format!(
+        return Err(CannotRun::skip(crate::tr!(
             "the delegated cgroup subtree ({}) does not give the pids controller to its children",
             dir.display()
         )));
@@ -421,7 +422,7 @@ impl Sandbox {
                             },
                             None => errno.desc().to_string(),
                         };
-                        SandboxError::Cannot(CannotRun::unsupported(format!(
+                        SandboxError::Cannot(CannotRun::unsupported(crate::tr!(
                             "clone() into new namespaces failed: {why}"
                         )))
                     }
@@ -534,10 +535,9 @@ impl Sandbox {
     fn make_cgroup(caller: &Caller) -> Result<(RunGuard, crate::cgroup::Group), SandboxError> {
         cgroups_usable(caller)?;
         let layout = Layout::read().map_err(setup)?;
-        let h = layout
-            .holder("pids")
-            .cloned()
-            .ok_or_else(|| CannotRun::unsupported("no mounted cgroup hierarchy holds the pids controller"))?;
+        let h = layout.holder("pids").cloned().ok_or_else(|| {
+            CannotRun::unsupported(crate::tr!("no mounted cgroup hierarchy holds the pids controller"))
+        })?;
         let mut guard = RunGuard::create(&mut Quiet, &layout).map_err(|e| setup(format!("cgroups: {e}")))?;
         let group = guard
             .group_in(&mut Quiet, &h, "sandbox", &["pids"])
