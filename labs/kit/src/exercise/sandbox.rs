@@ -104,7 +104,7 @@ pub struct Spec {
     /// Give it a cgroup of its own (when that fails, it has none: see
     /// [`Sandbox::notes`]); `required` makes that failure an error.
     pub cgroup: CgroupWish,
-    /// `lab` itself, linked as `/run/lab/bin/lab` inside.
+    /// `lab` itself, bound onto `/run/lab/bin/lab` inside.
     pub lab_exe: Option<PathBuf>,
 }
 
@@ -206,6 +206,18 @@ fn make_mounts(cgroup: Option<&CgroupMount>, lab_exe: Option<&Path>) -> anyhow::
     let sealed = nosuid_nodev | MsFlags::MS_NOEXEC;
     // First: nothing mounted from here on may reach the host.
     propagation(MsFlags::MS_PRIVATE, "MS_PRIVATE")?;
+    // Held open before the sandbox's own /tmp and /run hide it (a clone
+    // under /tmp runs its lab from there).
+    let exe = lab_exe
+        .map(|e| {
+            nix::fcntl::open(
+                e,
+                nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|err| anyhow::anyhow!("cannot open {}: {err}", e.display()))
+        })
+        .transpose()?;
     do_mount("sandbox", "/tmp", "tmpfs", nosuid_nodev, Some("mode=1777"))?;
     do_mount("sandbox", "/run", "tmpfs", nosuid_nodev, Some("mode=0755"))?;
     do_mount("proc", "/proc", "proc", sealed, None)?;
@@ -235,9 +247,19 @@ fn make_mounts(cgroup: Option<&CgroupMount>, lab_exe: Option<&Path>) -> anyhow::
     for dir in [RUN_DIR, "/run/lab/bin"] {
         nix::unistd::mkdir(dir, Mode::from_bits_truncate(0o755)).map_err(mount_err(format!("mkdir(\"{dir}\")")))?;
     }
-    if let Some(exe) = lab_exe {
-        std::os::unix::fs::symlink(exe, "/run/lab/bin/lab")
-            .map_err(|e| anyhow::anyhow!("cannot link /run/lab/bin/lab to {}: {e}", exe.display()))?;
+    if let Some(exe) = exe {
+        use std::os::fd::AsRawFd;
+        let target = "/run/lab/bin/lab";
+        std::fs::File::create(target).map_err(|e| anyhow::anyhow!("cannot create {target}: {e}"))?;
+        let source = format!("/proc/self/fd/{}", exe.as_raw_fd());
+        mount(
+            Some(source.as_str()),
+            target,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(mount_err(format!("mount(\"{source}\", \"{target}\", NULL, MS_BIND)")))?;
     }
     Ok(())
 }
