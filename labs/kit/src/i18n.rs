@@ -124,40 +124,7 @@ pub fn is_template(text: &str) -> bool {
 /// `text` is no instance of `pattern`. A placeholder takes the shortest run
 /// that lets the rest match.
 pub fn match_template<'t>(pattern: &[Piece], text: &'t str) -> Option<Vec<&'t str>> {
-    fn go<'t>(pattern: &[Piece], text: &'t str, out: &mut Vec<&'t str>) -> bool {
-        match pattern.split_first() {
-            None => text.is_empty(),
-            Some((Piece::Text(t), rest)) => text.strip_prefix(t.as_str()).is_some_and(|r| go(rest, r, out)),
-            // A trailing placeholder takes the rest, even none of it where
-            // it is glued to the text before (`…= 0){from}`).
-            Some((Piece::Hole(_), [])) if text.is_empty() => {
-                out.push(text);
-                true
-            }
-            Some((Piece::Hole(_), rest)) => {
-                for (i, c) in text.char_indices() {
-                    let end = i + c.len_utf8();
-                    // A following literal must start right after the run.
-                    if let Some(Piece::Text(t)) = rest.first()
-                        && !text[end..].starts_with(t.as_str())
-                    {
-                        continue;
-                    }
-                    out.push(&text[..end]);
-                    if go(rest, &text[end..], out) {
-                        return true;
-                    }
-                    out.pop();
-                }
-                false
-            }
-        }
-    }
-    let mut out = Vec::new();
-    if empty_tail_refused(pattern, text) {
-        return None;
-    }
-    go(pattern, text, &mut out).then_some(out)
+    match_template_all(pattern, text, 1).pop()
 }
 
 /// A trailing placeholder after a space (`note {}`) never stands for
@@ -188,6 +155,8 @@ pub fn match_template_all<'t>(pattern: &[Piece], text: &'t str, limit: usize) ->
                     go(rest, r, out, all, limit);
                 }
             }
+            // A trailing placeholder takes the rest, even none of it where
+            // it is glued to the text before (`…= 0){from}`).
             Some((Piece::Hole(_), [])) if text.is_empty() => {
                 out.push(text);
                 all.push(out.clone());
@@ -196,6 +165,7 @@ pub fn match_template_all<'t>(pattern: &[Piece], text: &'t str, limit: usize) ->
             Some((Piece::Hole(_), rest)) => {
                 for (i, c) in text.char_indices() {
                     let end = i + c.len_utf8();
+                    // A following literal must start right after the run.
                     if let Some(Piece::Text(t)) = rest.first()
                         && !text[end..].starts_with(t.as_str())
                     {
