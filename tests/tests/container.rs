@@ -204,12 +204,7 @@ fn bench_reports_every_measurement() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let names: Vec<&str> = v["measurements"]
-        .as_array()
-        .expect("measurements")
-        .iter()
-        .filter_map(|m| m["name"].as_str())
-        .collect();
+    let names = common::bench_names(&v);
     for want in [
         "fork + wait",
         "clone(all of them) + wait",

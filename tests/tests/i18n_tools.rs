@@ -161,12 +161,7 @@ fn bench_draws_japanese_tables_and_its_json_stays_english() {
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bench --format json is JSON");
-    let names: Vec<&str> = v["measurements"]
-        .as_array()
-        .expect("measurements")
-        .iter()
-        .filter_map(|m| m["name"].as_str())
-        .collect();
+    let names = common::bench_names(&v);
     assert!(names.contains(&"clone(all of them) + wait"), "{names:?}");
     assert!(names.contains(&"pivot_root + detach the old root"), "{names:?}");
     assert!(!has_japanese(&v.to_string()), "{v}");

@@ -326,3 +326,11 @@ pub fn pin_report(report: &serde_json::Value, mode: &str, layout: &str) -> Vec<S
     }
     differ
 }
+
+/// The measurement names of a `lab bench --format json` report.
+pub fn bench_names(report: &serde_json::Value) -> Vec<&str> {
+    report["measurements"]
+        .as_array()
+        .map(|ms| ms.iter().filter_map(|m| m["name"].as_str()).collect())
+        .unwrap_or_default()
+}
