@@ -148,8 +148,10 @@ impl Netlink {
 
     /// Set `IFF_UP` on an interface (`ip link set NAME up`).
     pub fn set_up(&mut self, name: &str) -> Result<(), NetError> {
+        // By name (index 0 and IFLA_IFNAME): the kernel finds the link, so
+        // the request is the only message sent, as `ip link set` does.
         let mut msg = LinkMessage::default();
-        msg.header.index = self.index_of(name)?;
+        msg.attributes.push(LinkAttribute::IfName(name.to_string()));
         msg.header.flags = LinkFlags::Up;
         msg.header.change_mask = LinkFlags::Up;
         self.request(RouteNetlinkMessage::SetLink(msg), NLM_F_ACK).map(drop)
