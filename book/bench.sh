@@ -7,11 +7,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet -p lab-runner
+# The build directory is named after the target (.cargo/config.toml).
+lab=target/$(rustc -vV | sed -n 's/^host: //p')/release/lab
 out=book/src/generated/bench-17-container.md
 {
     echo "Measured with \`lab bench --runs 200\` on Linux $(uname -r), $(nproc) cores, as $(id -un)"
     echo "($(date -u +%Y-%m-%d); regenerate with \`book/bench.sh\`):"
     echo
-    target/release/lab bench --runs 200 --format markdown --color never --lang en
+    "$lab" bench --runs 200 --format markdown --color never --lang en
 } > "$out"
 echo "wrote $out"
