@@ -305,3 +305,31 @@ fn refusal_reasons_read_in_japanese_cause_and_fix() {
         }
     }
 }
+
+/// The README's promise: the one file `lab` can be copied to another
+/// machine of the same architecture, whatever its glibc. That holds for a
+/// static executable: no program interpreter (`PT_INTERP`) and no shared
+/// library (`DT_NEEDED`). It also starts faster (see lab 17's bench).
+#[test]
+fn lab_is_one_executable_that_loads_no_shared_library() {
+    use object::read::elf::{Dyn, FileHeader, ProgramHeader};
+    let data = std::fs::read(LAB).expect("read the lab executable");
+    let header = object::elf::FileHeader64::<object::Endianness>::parse(&*data).expect("an ELF64 executable");
+    let endian = header.endian().expect("its byte order");
+    let mut interpreter = false;
+    let mut needed = 0;
+    for ph in header.program_headers(endian, &*data).expect("its program headers") {
+        interpreter |= ph.p_type(endian) == object::elf::PT_INTERP;
+        if let Ok(Some(entries)) = ph.dynamic(endian, &*data) {
+            needed += entries
+                .iter()
+                .filter(|d| d.d_tag(endian) == u64::from(object::elf::DT_NEEDED))
+                .count();
+        }
+    }
+    assert!(
+        !interpreter && needed == 0,
+        "{LAB} is dynamically linked (interpreter: {interpreter}, {needed} shared libraries): \
+         build it with .cargo/config.toml's static target (cargo build, not RUSTFLAGS that replace it)"
+    );
+}
