@@ -14,12 +14,22 @@ use std::time::{Duration, Instant};
 
 use common::{HostState, LAB, Mode};
 
+/// The tests that compare the host before and after, and those that make
+/// cgroups while they run (limits, the bench's `mkdir` + `rmdir`): one at a
+/// time, or a comparison sees the other test's cgroups.
+static HOST: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn host() -> std::sync::MutexGuard<'static, ()> {
+    HOST.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 const PROBE: &str = "echo pid=$$; hostname; ls /; grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; \
                      tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '";
 
 #[test]
 fn the_command_sees_the_container_root_and_rootless() {
     require_root!();
+    let _host = host();
     let before = HostState::read();
     for mode in [Mode::Root, Mode::Nobody] {
         let out = mode
@@ -165,6 +175,7 @@ fn bad_options_are_one_line_and_exit_2() {
 #[test]
 fn limits_are_enforced_and_refused_without_cgroups() {
     require_root!();
+    let _host = host();
     let before = HostState::read();
     let out = Command::new(LAB)
         .args(["container", "--pids", "4", "--memory", "64M", "--cpus", "0.5", "--"])
@@ -198,6 +209,7 @@ fn limits_are_enforced_and_refused_without_cgroups() {
 #[test]
 fn bench_reports_every_measurement() {
     require_root!();
+    let _host = host();
     let out = Command::new(LAB)
         .args(["bench", "--runs", "5", "--warmup", "1", "--format", "json"])
         .output()
