@@ -73,6 +73,10 @@ struct Tmux {
 
 const DONE: &str = "__lab_test_done__";
 
+/// The servers running: a server starting and the directory of the
+/// sockets being removed after the last one take turns.
+static LIVE: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
+
 impl Tmux {
     /// Run `command` (a shell command line) in a `width`×`height` window,
     /// or `None` without tmux. The command's environment has no colour,
@@ -86,14 +90,13 @@ impl Tmux {
         // the one the next window is asked of.
         static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let t = Tmux {
-            socket: format!("cl-polish-{name}-{}-{n}", std::process::id()),
-        };
+        let socket = format!("cl-polish-{name}-{}-{n}", std::process::id());
         let line = format!(
             "env -u NO_COLOR -u PAGER -u LAB_PAGER -u LESS -u COLUMNS -u LINES sh -c '{command}'; echo {DONE}; sleep 600"
         );
+        let mut live = LIVE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let out = Command::new("tmux")
-            .args(["-L", &t.socket, "-f", "/dev/null", "new-session", "-d"])
+            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
             .args(["-x", &width.to_string(), "-y", &height.to_string()])
             .arg(line)
             .env("TERM", "xterm-256color")
@@ -105,7 +108,8 @@ impl Tmux {
             "tmux new-session failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        Some(t)
+        *live += 1;
+        Some(Tmux { socket })
     }
 
     fn tmux(&self, args: &[&str]) -> String {
@@ -148,10 +152,22 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
+        let mut live = LIVE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let _ = Command::new("tmux")
             .args(["-L", &self.socket, "kill-server"])
             .stderr(Stdio::null())
             .status();
+        // The server leaves its socket behind: remove it, and, after the
+        // test's last server, tmux's directory unless something else (a
+        // server of the user's) is in it.
+        let dir = std::env::var_os("TMUX_TMPDIR")
+            .map_or_else(|| PathBuf::from("/tmp"), PathBuf::from)
+            .join(format!("tmux-{}", nix::unistd::getuid()));
+        let _ = std::fs::remove_file(dir.join(&self.socket));
+        *live -= 1;
+        if *live == 0 {
+            let _ = std::fs::remove_dir(&dir);
+        }
     }
 }
 
