@@ -12,16 +12,7 @@ use std::os::fd::AsFd;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{HostState, LAB, Mode};
-
-/// The tests that compare the host before and after, and those that make
-/// cgroups while they run (limits, the bench's `mkdir` + `rmdir`): one at a
-/// time, or a comparison sees the other test's cgroups.
-static HOST: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn host() -> std::sync::MutexGuard<'static, ()> {
-    HOST.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+use common::{HostState, LAB, Mode, host_turn};
 
 const PROBE: &str = "echo pid=$$; hostname; ls /; grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; \
                      tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '";
@@ -29,7 +20,7 @@ const PROBE: &str = "echo pid=$$; hostname; ls /; grep -E '^(CapEff|CapBnd|NoNew
 #[test]
 fn the_command_sees_the_container_root_and_rootless() {
     require_root!();
-    let _host = host();
+    let _turn = host_turn();
     let before = HostState::read();
     for mode in [Mode::Root, Mode::Nobody] {
         let out = mode
@@ -175,7 +166,7 @@ fn bad_options_are_one_line_and_exit_2() {
 #[test]
 fn limits_are_enforced_and_refused_without_cgroups() {
     require_root!();
-    let _host = host();
+    let _turn = host_turn();
     let before = HostState::read();
     let out = Command::new(LAB)
         .args(["container", "--pids", "4", "--memory", "64M", "--cpus", "0.5", "--"])
@@ -209,7 +200,7 @@ fn limits_are_enforced_and_refused_without_cgroups() {
 #[test]
 fn bench_reports_every_measurement() {
     require_root!();
-    let _host = host();
+    let _turn = host_turn();
     let out = Command::new(LAB)
         .args(["bench", "--runs", "5", "--warmup", "1", "--format", "json"])
         .output()

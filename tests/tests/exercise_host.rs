@@ -13,16 +13,12 @@ mod common;
 
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{HostState, LAB, Mode, ROOT};
+use common::{HostState, LAB, Mode, ROOT, host_turn};
 use lab_exercises::EXERCISES;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-
-/// The two tests compare the same host: one at a time.
-static HOST: Mutex<()> = Mutex::new(());
 
 fn solution(id: &str, name: &str) -> String {
     Path::new(ROOT)
@@ -65,7 +61,7 @@ fn settled(before: &HostState) -> (Vec<String>, HostState) {
 #[test]
 fn every_solution_leaves_the_host_unchanged() {
     require_root!();
-    let _one = HOST.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = host_turn();
     let before = HostState::read();
     for mode in [Mode::Root, Mode::Nobody] {
         std::thread::scope(|scope| {
@@ -114,7 +110,7 @@ impl Rng {
 #[test]
 fn sigkill_of_exercise_run_anywhere_leaves_the_host_as_it_was() {
     require_root!();
-    let _one = HOST.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = host_turn();
     let before = HostState::read();
     let seed = std::env::var("KILL_SEED")
         .ok()

@@ -207,6 +207,14 @@ pub fn ours(name: &str) -> bool {
     n.contains("lab") || n.contains("container")
 }
 
+/// The host's turn: tests of one file that compare the host before and
+/// after, or change it while they run (cgroups of their own), hold this so
+/// that a comparison never sees another test's work.
+pub fn host_turn() -> std::sync::MutexGuard<'static, ()> {
+    static HOST: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    HOST.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl HostState {
     /// Read it now.
     pub fn read() -> HostState {
